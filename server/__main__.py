@@ -1,0 +1,123 @@
+"""Command line: `python -m server run|token|set-key|config`."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from pathlib import Path
+
+from server.config import Config
+
+COMMANDS: dict[str, tuple[str, object]] = {}
+
+
+def command(name: str, help_text: str):
+    def wrap(fn):
+        COMMANDS[name] = (help_text, fn)
+        return fn
+    return wrap
+
+
+def add_data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="data folder (SQLite, pack history, settings); env REPLYDESK_DATA_DIR; "
+                        "default: the user data folder")
+
+
+@command("run", "start the server (loopback only by default)")
+def cmd_run(args: argparse.Namespace) -> int:
+    from werkzeug.serving import run_simple
+
+    from server.app import create_app
+
+    cfg = Config.from_env(host=args.host, port=args.port, data_dir=args.data_dir, packs_dir=args.packs_dir)
+    app = create_app(cfg)
+    print(f"Reply Desk {app.config['REPLYDESK_VERSION']} on http://{cfg.host}:{cfg.port}  "
+          f"(data: {cfg.data_dir}; engine: {app.extensions['replydesk'].get('engine_name', 'playbook')})", flush=True)
+    print("Pair the extension with the token from `python -m server token`.", flush=True)
+    run_simple(cfg.host, cfg.port, app, threaded=True, use_reloader=False, use_debugger=False)
+    return 0
+
+
+@command("token", "print the pairing token for the extension and the tray (creates it on first use)")
+def cmd_token(args: argparse.Namespace) -> int:
+    from server.keystore import get_or_create_token
+
+    cfg = Config.from_env(data_dir=args.data_dir)
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    print(get_or_create_token(cfg.data_dir))
+    return 0
+
+
+@command("set-key", "store the LLM API key in the OS keyring (read without echo)")
+def cmd_set_key(args: argparse.Namespace) -> int:
+    from server.keystore import set_api_key
+
+    key = getpass.getpass("LLM API key (not shown): ").strip() if sys.stdin.isatty() else sys.stdin.readline().strip()
+    if not key:
+        print("No key given; nothing stored.", file=sys.stderr)
+        return 2
+    if not set_api_key(key):
+        print("No usable OS keyring: the key was not stored. Set OPENAI_API_KEY in the server's environment "
+              "instead, or install a keyring backend (e.g. gnome-keyring).", file=sys.stderr)
+        return 1
+    print("API key stored in the OS keyring.")
+    return 0
+
+
+@command("config", "show the settings in force (never a secret)")
+def cmd_config(args: argparse.Namespace) -> int:
+    from server.keystore import get_api_key, token_storage
+
+    cfg = Config.from_env(data_dir=args.data_dir)
+    shown = {
+        "host": cfg.host, "port": cfg.port, "data_dir": str(cfg.data_dir), "packs_dir": str(cfg.packs_dir),
+        "default_pack": cfg.default_pack, "llm_base_url": cfg.llm_base_url, "llm_model": cfg.llm_model,
+        "llm_timeout": cfg.llm_timeout, "llm_api_key": "set" if get_api_key() else "not set",
+        "pairing_token": token_storage(cfg.data_dir),
+    }
+    try:
+        from server.llm import describe_engine
+
+        shown["engine"] = describe_engine(cfg)
+    except ImportError:
+        shown["engine"] = "playbook"
+    print(json.dumps(shown, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m server",
+                                     description="Reply Desk's local server: suggested replies, tone checks and the "
+                                                 "response-time queue for X and Facebook care agents.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    try:  # commands contributed by other modules (e.g. add-supervisor)
+        import server.admin_cli  # noqa: F401
+    except ModuleNotFoundError:
+        pass
+    for name, (help_text, _fn) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add_data_dir(p)
+        if name == "run":
+            p.add_argument("--host", default=None, help="address to bind (env REPLYDESK_HOST; default 127.0.0.1)")
+            p.add_argument("--port", type=int, default=None, help="port (env REPLYDESK_PORT; default 8765)")
+            p.add_argument("--packs-dir", type=Path, default=None,
+                           help="prompt packs folder (env REPLYDESK_PACKS_DIR; default: the repository's prompts/)")
+        extra = getattr(_fn, "configure", None)
+        if extra:
+            extra(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    return COMMANDS[args.command][1](args)  # type: ignore[operator]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

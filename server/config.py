@@ -1,0 +1,72 @@
+"""Settings in force, from defaults, environment variables and CLI flags (in that order of precedence).
+
+One immutable object is handed to `create_app`, so tests can run several servers side by side in one process.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "reply-desk"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    data_dir: Path = field(default_factory=default_data_dir)
+    packs_dir: Path = REPO_ROOT / "prompts"
+    default_pack: str = "default"
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_timeout: float = 20.0
+    # Extra Host header names accepted besides loopback (only when an admin binds elsewhere on purpose).
+    allowed_hosts: tuple[str, ...] = ()
+    # Seconds between scheduler ticks that turn waiting posts into due_soon/overdue events.
+    scheduler_interval: float = 1.0
+    testing: bool = False
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Config:
+        """Build settings from REPLYDESK_* variables; keyword overrides (CLI flags) win when not None."""
+        env = dict(os.environ if env is None else env)
+        values: dict[str, object] = {}
+        if env.get("REPLYDESK_HOST"):
+            values["host"] = env["REPLYDESK_HOST"]
+        if env.get("REPLYDESK_PORT"):
+            values["port"] = int(env["REPLYDESK_PORT"])
+        if env.get("REPLYDESK_DATA_DIR"):
+            values["data_dir"] = Path(env["REPLYDESK_DATA_DIR"])
+        if env.get("REPLYDESK_PACKS_DIR"):
+            values["packs_dir"] = Path(env["REPLYDESK_PACKS_DIR"])
+        if env.get("REPLYDESK_DEFAULT_PACK"):
+            values["default_pack"] = env["REPLYDESK_DEFAULT_PACK"]
+        if env.get("REPLYDESK_LLM_BASE_URL"):
+            values["llm_base_url"] = env["REPLYDESK_LLM_BASE_URL"]
+        if env.get("REPLYDESK_LLM_MODEL"):
+            values["llm_model"] = env["REPLYDESK_LLM_MODEL"]
+        if env.get("REPLYDESK_LLM_TIMEOUT"):
+            values["llm_timeout"] = float(env["REPLYDESK_LLM_TIMEOUT"])
+        if env.get("REPLYDESK_ALLOWED_HOSTS"):
+            values["allowed_hosts"] = tuple(h.strip() for h in env["REPLYDESK_ALLOWED_HOSTS"].split(",") if h.strip())
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        for key in ("data_dir", "packs_dir"):
+            if key in values:
+                values[key] = Path(values[key]).expanduser().resolve()  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_(self, **changes: object) -> Config:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "replydesk.sqlite3"

@@ -1,0 +1,89 @@
+"""One error shape for every API failure: HTTP 4xx with {"error": code, "message": text}, never an HTML page."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """Raised anywhere in a request to answer with a clear JSON error."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+    def response(self) -> Response:
+        resp = jsonify({"error": self.code, "message": self.message, **self.extra})
+        resp.status_code = self.status
+        return resp
+
+
+_HTTP_CODES = {
+    400: ("bad_request", "The request could not be understood."),
+    401: ("unauthorized", "A valid token is required."),
+    403: ("forbidden", "This request is not allowed."),
+    404: ("not_found", "There is nothing at this address."),
+    405: ("method_not_allowed", "This address does not accept that method."),
+    413: ("too_large", "The request body is larger than 64 KB."),
+    415: ("unsupported_media_type", "Send JSON."),
+}
+
+
+def read_json(max_depth: int = 32) -> dict[str, Any]:
+    """The request body as a JSON object, or an ApiError that says what is wrong with it."""
+    raw = request.get_data(cache=True)
+    if not raw:
+        raise ApiError(400, "invalid_json", "The request body is empty; send a JSON object.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "invalid_json", f"The request body is not valid UTF-8 (byte {exc.start}).") from None
+    try:
+        body = json.loads(text)
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "The JSON is nested too deeply.") from None
+    except ValueError as exc:
+        raise ApiError(400, "invalid_json", f"The request body is not valid JSON: {exc}.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
+    if _depth(body) > max_depth:
+        raise ApiError(400, "invalid_json", f"The JSON is nested deeper than {max_depth} levels.")
+    return body
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > 64:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Response:
+        return exc.response()
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response | HTTPException:
+        if request.path.startswith("/admin") and exc.code not in (413,) and not request.is_json:
+            return exc
+        code, message = _HTTP_CODES.get(exc.code or 500, ("error", exc.description or "Request failed."))
+        resp = jsonify({"error": code, "message": message})
+        resp.status_code = exc.code or 500
+        return resp
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        resp = jsonify({"error": "internal", "message": "Something went wrong on the server; it has been logged."})
+        resp.status_code = 500
+        return resp

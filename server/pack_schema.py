@@ -1,0 +1,166 @@
+"""The prompt-pack schema: what a supervisor's TOML must hold before it can reach agents."""
+from __future__ import annotations
+
+from typing import Any
+
+INTENTS = ("complaint", "question", "request", "praise", "outage", "legal_safety", "abuse", "spam")
+SEVERITIES = ("low", "normal", "high", "critical")
+PLATFORMS = ("x", "facebook")
+
+_str_list = {"type": "array", "items": {"type": "string", "minLength": 1}}
+_nonempty_str_list = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}
+_minutes = {"type": "number", "exclusiveMinimum": 0, "maximum": 10080}
+_hhmm = {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$"}
+
+_channel = {
+    "type": "object",
+    "properties": {
+        "limit": {"type": "integer", "minimum": 20, "maximum": 63206},
+        "counting": {"enum": ["twitter", "chars"]},
+        "recommended": {"type": "integer", "minimum": 20},
+        "readability_max_grade": {"type": "number", "minimum": 1, "maximum": 20},
+        "dm_phrase": {"type": "string", "minLength": 1},
+    },
+    "required": ["limit"],
+    "additionalProperties": False,
+}
+
+_sla_channel = {
+    "type": "object",
+    "properties": {
+        "default_minutes": _minutes,
+        "intent": {"type": "object", "propertyNames": {"enum": list(INTENTS)}, "additionalProperties": _minutes},
+        "severity": {"type": "object", "propertyNames": {"enum": list(SEVERITIES)},
+                     "additionalProperties": _minutes},
+    },
+    "required": ["default_minutes"],
+    "additionalProperties": False,
+}
+
+_intent = {
+    "type": "object",
+    "properties": {
+        "acknowledge": _nonempty_str_list,
+        "empathy": {"type": "object", "propertyNames": {"enum": list(SEVERITIES)},
+                    "additionalProperties": _str_list},
+        "next_step": _nonempty_str_list,
+        "dm": {"enum": ["always", "if_private", "never"]},
+        "dm_prompt": _str_list,
+        "closing": _str_list,
+        "eta": {"type": "string"},
+        "engage": {"type": "boolean"},
+        "advice": {"type": "string"},
+    },
+    "required": ["acknowledge", "next_step"],
+    "additionalProperties": False,
+}
+
+PACK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "pack": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]{0,40}$"},
+                "version": {"type": "string", "minLength": 1},
+                "description": {"type": "string"},
+                "brand": {"type": "string", "minLength": 1},
+                "voice": {"type": "string", "minLength": 1},
+                "formality": {"enum": ["casual", "friendly", "professional", "formal"]},
+                "emoji": {"type": "boolean"},
+                "products": _str_list,
+                "handles": {"type": "object", "propertyNames": {"enum": list(PLATFORMS)},
+                            "additionalProperties": _str_list},
+            },
+            "required": ["name", "version", "brand", "voice"],
+            "additionalProperties": False,
+        },
+        "signature": {
+            "type": "object",
+            "properties": {
+                "format": {"type": "string", "minLength": 1, "maxLength": 40},
+                "required": {"type": "boolean"},
+                "default": {"type": "string", "maxLength": 40},
+            },
+            "required": ["format", "required"],
+            "additionalProperties": False,
+        },
+        "channels": {
+            "type": "object",
+            "properties": {p: _channel for p in PLATFORMS},
+            "required": list(PLATFORMS),
+            "additionalProperties": False,
+        },
+        "sla": {
+            "type": "object",
+            "properties": {
+                **{p: _sla_channel for p in PLATFORMS},
+                "due_soon_fraction": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+                "business_hours": {
+                    "type": "object",
+                    "properties": {
+                        "timezone": {"type": "string", "minLength": 1},
+                        "periods": {
+                            "type": "object",
+                            "propertyNames": {"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]},
+                            "additionalProperties": {
+                                "type": "array",
+                                "items": {"type": "array", "items": _hhmm, "minItems": 2, "maxItems": 2},
+                            },
+                        },
+                    },
+                    "required": ["timezone", "periods"],
+                    "additionalProperties": False,
+                },
+            },
+            "required": list(PLATFORMS),
+            "additionalProperties": False,
+        },
+        "tone": {
+            "type": "object",
+            "properties": {
+                "banned_phrases": _str_list,
+                "required_phrases": _str_list,
+                "allowed_domains": _str_list,
+                "min_score": {"type": "number", "minimum": 0, "maximum": 100},
+            },
+            "additionalProperties": False,
+        },
+        "intents": {
+            "type": "object",
+            "properties": {i: _intent for i in INTENTS},
+            "required": list(INTENTS),
+            "additionalProperties": False,
+        },
+        "llm": {
+            "type": "object",
+            "properties": {
+                "system_prompt": {"type": "string", "minLength": 20},
+                "model": {"type": "string"},
+                "base_url": {"type": "string"},
+                "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+                "max_tokens": {"type": "integer", "minimum": 16, "maximum": 4096},
+                "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 300},
+                "examples": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "platform": {"enum": list(PLATFORMS)},
+                            "name": {"type": "string"},
+                            "handle": {"type": "string"},
+                            "post": {"type": "string", "minLength": 1},
+                            "reply": {"type": "string", "minLength": 1},
+                        },
+                        "required": ["post", "reply"],
+                        "additionalProperties": False,
+                    },
+                },
+            },
+            "required": ["system_prompt"],
+            "additionalProperties": False,
+        },
+    },
+    "required": ["pack", "signature", "channels", "sla", "tone", "intents", "llm"],
+    "additionalProperties": False,
+}

@@ -1,0 +1,267 @@
+"""Prompt packs: loading, validation with precise errors, and the guarantee that a bad edit never reaches agents.
+
+A pack is a folder `prompts/<name>/` of TOML files whose top-level tables are merged into one document
+(`pack.toml`, `intents.toml`, `llm.toml`). The store re-reads a pack when its files change, so edits take effect
+without a restart; when the new files are broken it keeps serving the last good version and remembers why.
+The last good version is also copied into the data folder, so even a restart over a broken file keeps working.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from server.pack_schema import PACK_SCHEMA
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
+PACK_FILES_GLOB = "*.toml"
+_validator = Draft202012Validator(PACK_SCHEMA)
+
+
+class PackError(ValueError):
+    """A pack that cannot be used, with where (file, line, key) and what is wrong."""
+
+    def __init__(self, pack: str, problem: str, file: str | None = None, line: int | None = None,
+                 key: str | None = None) -> None:
+        self.pack, self.problem, self.file, self.line, self.key = pack, problem, file, line, key
+        where = ":".join(str(x) for x in (file, line) if x is not None)
+        super().__init__(f"pack '{pack}': {where + ': ' if where else ''}{key + ': ' if key else ''}{problem}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"pack": self.pack, "file": self.file, "line": self.line, "key": self.key, "problem": self.problem,
+                "message": str(self)}
+
+
+@dataclass(frozen=True)
+class Pack:
+    name: str
+    data: dict[str, Any]
+    files: dict[str, str]
+    digest: str
+    origin: dict[str, str] = field(default_factory=dict)  # top-level key -> file that defines it
+
+    @property
+    def version(self) -> str:
+        return str(self.data["pack"]["version"])
+
+    def summary(self) -> dict[str, Any]:
+        meta = self.data["pack"]
+        return {"name": self.name, "version": self.version, "brand": meta["brand"],
+                "description": meta.get("description", ""), "digest": self.digest}
+
+
+def digest_of(files: dict[str, str]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def check_name(name: str) -> str:
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise PackError(str(name)[:60], "a pack name is lower-case letters, digits, '-' and '_' (at most 41)")
+    return name
+
+
+def key_line(text: str, path: list[str | int]) -> int | None:
+    """Best-effort line of a key path in a TOML text, so errors can point at it."""
+    keys = [str(p) for p in path if not isinstance(p, int)]
+    if not keys:
+        return None
+    table: list[str] = []
+    best: int | None = None
+    for no, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        m = re.match(r"^\[\[?\s*([^\]]+?)\s*\]\]?", line)
+        if m:
+            table = [k.strip().strip('"') for k in m.group(1).split(".")]
+            if table == keys[: len(table)] and best is None and len(table) == len(keys):
+                best = no
+            continue
+        m = re.match(r'^("?)([A-Za-z0-9_\-]+)\1\s*=', line)
+        if m:
+            full = table + [m.group(2)]
+            if full == keys:
+                return no
+            if full == keys[: len(full)] and best is None:
+                best = no
+    return best
+
+
+def parse_pack(name: str, files: dict[str, str]) -> Pack:
+    """Validate a pack's file texts; raise PackError naming file, line and key."""
+    check_name(name)
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for fname in sorted(files):
+        if not fname.endswith(".toml") or "/" in fname or fname.startswith("."):
+            raise PackError(name, "pack files are plain '*.toml' names", file=fname)
+        try:
+            doc = tomllib.loads(files[fname])
+        except tomllib.TOMLDecodeError as exc:
+            m = re.search(r"line (\d+)", str(exc))
+            raise PackError(name, f"TOML syntax error: {exc}", file=fname,
+                            line=int(m.group(1)) if m else None) from None
+        for key, value in doc.items():
+            if key in merged:
+                raise PackError(name, f"table '{key}' is also defined in {origin[key]}", file=fname,
+                                line=key_line(files[fname], [key]), key=key)
+            merged[key] = value
+            origin[key] = fname
+    errors = sorted(_validator.iter_errors(merged), key=lambda e: (len(e.path), list(map(str, e.path))))
+    if errors:
+        err = errors[0]
+        path = list(err.path)
+        if err.validator == "required":
+            missing = err.message.split("'")[1] if "'" in err.message else "?"
+            path = path + [missing]
+            problem = f"'{missing}' is required"
+        elif err.validator == "additionalProperties":
+            problem = f"unknown key: {err.message.split('(')[-1].rstrip(')')}"
+        else:
+            problem = err.message
+        top = str(path[0]) if path else None
+        fname = origin.get(top or "", None)
+        if fname is None:
+            fname = "pack.toml" if "pack.toml" in files else (sorted(files)[0] if files else None)
+        line = key_line(files.get(fname or "", ""), path) if fname else None
+        raise PackError(name, problem, file=fname, line=line, key=".".join(map(str, path)) or None)
+    if merged["pack"]["name"] != name:
+        raise PackError(name, f"pack.name is '{merged['pack']['name']}' but the folder is '{name}'",
+                        file=origin["pack"], line=key_line(files[origin["pack"]], ["pack", "name"]), key="pack.name")
+    return Pack(name=name, data=merged, files=dict(files), digest=digest_of(files), origin=origin)
+
+
+def read_files(folder: Path) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob(PACK_FILES_GLOB)) if p.is_file()}
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class PackStore:
+    """Packs by name, re-read when their files change; a broken edit keeps the last good version live."""
+
+    def __init__(self, packs_dir: Path, good_dir: Path | None = None) -> None:
+        self.packs_dir = Path(packs_dir)
+        self.good_dir = Path(good_dir) if good_dir else None
+        self._lock = threading.RLock()
+        self._packs: dict[str, Pack] = {}
+        self._stamps: dict[str, tuple] = {}
+        self.errors: dict[str, PackError] = {}
+        self.listeners: list = []  # callables(name, pack) told when a new version goes live
+
+    def _stamp(self, folder: Path) -> tuple:
+        try:
+            return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.glob("*.toml")))
+        except OSError:
+            return ()
+
+    def names(self) -> list[str]:
+        found = {p.name for p in self.packs_dir.iterdir() if p.is_dir() and NAME_RE.match(p.name)} \
+            if self.packs_dir.is_dir() else set()
+        if self.good_dir and self.good_dir.is_dir():
+            found |= {p.name for p in self.good_dir.iterdir() if p.is_dir() and NAME_RE.match(p.name)}
+        return sorted(found)
+
+    def get(self, name: str) -> Pack:
+        """The live version of a pack; raises KeyError if there is no usable version at all."""
+        check_name(name)
+        folder = self.packs_dir / name
+        stamp = self._stamp(folder)
+        with self._lock:
+            if name in self._packs and self._stamps.get(name) == stamp:
+                return self._packs[name]
+            if stamp:
+                try:
+                    pack = parse_pack(name, read_files(folder))
+                except PackError as exc:
+                    self.errors[name] = exc
+                    self._stamps[name] = stamp
+                else:
+                    self.errors.pop(name, None)
+                    self._stamps[name] = stamp
+                    self._go_live(pack)
+                    return pack
+            if name in self._packs:
+                return self._packs[name]
+            snapshot = self._load_snapshot(name)
+            if snapshot is not None:
+                self._packs[name] = snapshot
+                return snapshot
+            if name in self.errors:
+                raise KeyError(str(self.errors[name]))
+            raise KeyError(f"no pack named '{name}'")
+
+    def _go_live(self, pack: Pack) -> None:
+        previous = self._packs.get(pack.name)
+        self._packs[pack.name] = pack
+        if self.good_dir:
+            self._save_snapshot(pack)
+        if previous is None or previous.digest != pack.digest:
+            for listener in list(self.listeners):
+                listener(pack.name, pack)
+
+    def _save_snapshot(self, pack: Pack) -> None:
+        assert self.good_dir
+        target = self.good_dir / pack.name
+        marker = target / ".digest"
+        if marker.exists() and marker.read_text() == pack.digest:
+            return
+        for fname, text in pack.files.items():
+            write_atomic(target / fname, text)
+        for stale in target.glob("*.toml"):
+            if stale.name not in pack.files:
+                stale.unlink()
+        write_atomic(marker, pack.digest)
+
+    def _load_snapshot(self, name: str) -> Pack | None:
+        if not self.good_dir or not (self.good_dir / name).is_dir():
+            return None
+        try:
+            return parse_pack(name, read_files(self.good_dir / name))
+        except PackError:
+            return None
+
+    def write(self, name: str, files: dict[str, str]) -> Pack:
+        """Validate, then atomically write a pack's files and make it live. Raises PackError, writing nothing."""
+        pack = parse_pack(name, files)
+        folder = self.packs_dir / name
+        with self._lock:
+            for fname, text in files.items():
+                write_atomic(folder / fname, text)
+            self._stamps[name] = self._stamp(folder)
+            self.errors.pop(name, None)
+            self._go_live(pack)
+        return pack
+
+    def status(self) -> list[dict[str, Any]]:
+        out = []
+        for name in self.names():
+            try:
+                info = self.get(name).summary()
+            except KeyError:
+                info = {"name": name, "version": None}
+            err = self.errors.get(name)
+            info["error"] = err.as_dict() if err else None
+            out.append(info)
+        return out
+
+
+def pack_json(pack: Pack) -> str:
+    return json.dumps(pack.data, ensure_ascii=False, indent=2)

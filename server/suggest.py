@@ -1,0 +1,90 @@
+"""Turning a post into a suggested reply: analysis, an engine, and the tone check of what it wrote.
+
+The playbook engine always answers; other engines (the LLM) may replace its reply, and when they cannot the
+playbook reply stands with a `fallback_reason`.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from server import analysis, playbook, tone
+from server.errors import ApiError
+from server.packs import Pack, PackError, PackStore
+from server.posts import PostError, validate_post
+
+STYLES = ("shorter", "warmer", "more formal")
+
+
+def parse_options(raw: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ApiError(400, "invalid_options", "'options' must be a JSON object.")
+    out: dict[str, Any] = {}
+    if "variant" in raw and raw["variant"] is not None:
+        if not isinstance(raw["variant"], int) or isinstance(raw["variant"], bool) or not 0 <= raw["variant"] < 10**6:
+            raise ApiError(400, "invalid_options", "options.variant must be a whole number from 0 to 999999.")
+        out["variant"] = raw["variant"]
+    if raw.get("style") is not None:
+        if raw["style"] not in STYLES:
+            raise ApiError(400, "invalid_options", f"options.style must be one of: {', '.join(STYLES)}.")
+        out["style"] = raw["style"]
+    if raw.get("signature") is not None:
+        sig = raw["signature"]
+        if not isinstance(sig, str) or len(sig) > 40:
+            raise ApiError(400, "invalid_options", "options.signature must be text of at most 40 characters.")
+        out["signature"] = sig.strip()
+    return out
+
+
+def resolve_pack(store: PackStore, name: Any, default: str) -> Pack:
+    if name is None:
+        name = default
+    if not isinstance(name, str):
+        raise ApiError(400, "invalid_pack", "'pack' must be the name of a prompt pack.")
+    try:
+        return store.get(name)
+    except PackError as exc:
+        raise ApiError(404, "unknown_pack", f"No usable pack named '{name[:60]}': {exc.problem}.") from None
+    except KeyError:
+        raise ApiError(404, "unknown_pack",
+                       f"No pack named '{name[:60]}'; available: {', '.join(store.names()) or 'none'}.") from None
+
+
+def parse_request(body: dict[str, Any], store: PackStore, default_pack: str) -> tuple[dict, Pack, dict]:
+    """Validate a suggest request body into (post, pack, options) or raise ApiError."""
+    if "post" not in body:
+        raise ApiError(400, "invalid_post", "The request needs a 'post' object (see DESIGN.md).")
+    try:
+        post = validate_post(body["post"])
+    except PostError as exc:
+        status = 413 if exc.code == "text_too_long" else 400
+        raise ApiError(status, exc.code, exc.message) from None
+    pack = resolve_pack(store, body.get("pack"), default_pack)
+    options = parse_options(body.get("options"))
+    return post, pack, options
+
+
+Engine = Callable[..., dict[str, Any]]
+
+
+def suggest(post: dict[str, Any], pack: Pack, options: dict[str, Any], *, llm: Any = None,
+            on_delta: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The full suggest answer of DESIGN.md (without `deadline`, which the queue adds)."""
+    started = time.perf_counter()
+    facts = analysis.analyze(post, pack)
+    result = playbook.generate(post, facts, pack, options)
+    answer: dict[str, Any] = {"reply": result["reply"], "engine": "playbook"}
+    if llm is not None:
+        answer.update(llm.generate(post, facts, pack, options, playbook_reply=result["reply"], on_delta=on_delta))
+    elif on_delta is not None:
+        on_delta(result["reply"])
+    for key in ("advice", "engage"):
+        if key in result:
+            answer[key] = result[key]
+    answer["analysis"] = facts
+    answer["tone"] = tone.check(answer["reply"], post["platform"], pack=pack, post=post, analysis=facts)
+    answer["pack"] = {"name": pack.name, "version": pack.version}
+    answer["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return answer

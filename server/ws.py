@@ -1,0 +1,137 @@
+"""The /ws WebSocket: authenticate with the first message, then suggest requests in, events out.
+
+Browsers cannot set headers on a WebSocket and URLs end up in logs, so the token comes as the first message.
+Handlers for client message types register in `app.extensions["replydesk_ws_handlers"]` (type -> callable), and
+`on_connect` hooks send the initial state (e.g. the queue snapshot).
+"""
+from __future__ import annotations
+
+import hmac
+import json
+import queue
+import threading
+from typing import Any, Callable
+
+from flask import Flask, current_app
+from flask_sock import Sock
+from simple_websocket import ConnectionClosed
+
+AUTH_TIMEOUT = 5.0
+MAX_MESSAGE = 64 * 1024
+
+
+class Session:
+    """One connection: a thread-safe `send` and the app it belongs to."""
+
+    def __init__(self, ws: Any, app: Flask) -> None:
+        self.ws, self.app = ws, app
+        self._lock = threading.Lock()
+        self.closed = False
+
+    def send(self, event: dict[str, Any]) -> None:
+        if self.closed:
+            return
+        data = json.dumps(event, ensure_ascii=False, default=str)
+        with self._lock:
+            try:
+                self.ws.send(data)
+            except (ConnectionClosed, OSError):
+                self.closed = True
+
+    def error(self, code: str, message: str, req_id: Any = None) -> None:
+        event = {"type": "error", "error": code, "message": message}
+        if req_id is not None:
+            event["id"] = req_id
+        self.send(event)
+
+
+Handler = Callable[[Session, dict[str, Any]], None]
+
+
+def handlers(app: Flask) -> dict[str, Handler]:
+    return app.extensions.setdefault("replydesk_ws_handlers", {})
+
+
+def connect_hooks(app: Flask) -> list[Callable[[Session], None]]:
+    return app.extensions.setdefault("replydesk_ws_connect", [])
+
+
+def register(app: Flask) -> None:
+    sock = Sock(app)
+    app.config.setdefault("SOCK_SERVER_OPTIONS", {"max_message_size": MAX_MESSAGE, "ping_interval": 25})
+
+    @sock.route("/ws")
+    def ws_route(ws: Any) -> None:
+        app_obj = current_app._get_current_object()  # type: ignore[attr-defined]
+        session = Session(ws, app_obj)
+        try:
+            first = ws.receive(timeout=AUTH_TIMEOUT)
+        except ConnectionClosed:
+            return
+        msg = _parse(first)
+        token = app_obj.config["REPLYDESK_TOKEN"]
+        if not (msg and msg.get("type") == "auth" and isinstance(msg.get("token"), str)
+                and hmac.compare_digest(msg["token"].encode(), token.encode())):
+            session.error("unauthorized", "The first message must be {\"type\": \"auth\", \"token\": ...} "
+                                          "with the pairing token.")
+            ws.close(reason=1008, message="unauthorized")
+            return
+        session.send({"type": "hello", "version": app_obj.config["REPLYDESK_VERSION"]})
+        hub = app_obj.extensions["replydesk_hub"]
+        sub = hub.subscribe()
+        pump = threading.Thread(target=_pump, args=(session, sub), daemon=True, name="ws-pump")
+        for hook in connect_hooks(app_obj):
+            hook(session)
+        pump.start()
+        try:
+            while not session.closed:
+                try:
+                    raw = ws.receive(timeout=1.0)
+                except ConnectionClosed:
+                    break
+                if raw is None:
+                    continue
+                msg = _parse(raw)
+                if msg is None or not isinstance(msg.get("type"), str):
+                    session.error("invalid_message", "Each message must be a JSON object with a 'type'.")
+                    continue
+                handler = handlers(app_obj).get(msg["type"])
+                if handler is None:
+                    session.error("unknown_type", f"Unknown message type '{str(msg['type'])[:40]}'.", msg.get("id"))
+                    continue
+                try:
+                    with app_obj.app_context():
+                        handler(session, msg)
+                except Exception:  # a handler bug must not kill the connection
+                    app_obj.logger.exception("ws handler %s failed", msg["type"])
+                    session.error("internal", "The server could not handle that message.", msg.get("id"))
+        finally:
+            session.closed = True
+            hub.unsubscribe(sub)
+            sub.put_nowait(None) if not sub.full() else None
+
+
+def _pump(session: Session, sub: queue.Queue) -> None:
+    while not session.closed:
+        try:
+            event = sub.get(timeout=1.0)
+        except queue.Empty:
+            continue
+        if event is None:
+            return
+        session.send(event)
+
+
+def _parse(raw: Any) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    try:
+        msg = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return msg if isinstance(msg, dict) else None

@@ -7,6 +7,9 @@ DEV_STAMP := $(VENV)/.installed-dev
 APT_PACKAGES := chromium xvfb xdotool imagemagick trayer libnotify-bin dbus-x11 notification-daemon
 
 .PHONY: run venv dev-venv deps test lint bench tray extension contract clean
+TEST_PREREQS :=
+# Part-specific targets (extension zips, the tray's venv, ...) live in fragments of their own.
+-include mk/*.mk
 
 run: venv
 	$(PY) -m server run
@@ -35,12 +38,12 @@ deps:
 lint: dev-venv
 	$(PY) -m ruff check server tray tests bench
 
-test: deps dev-venv lint
+test: deps dev-venv $(TEST_PREREQS) lint
 	$(PY) -m pytest -q -p no:cacheprovider tests
 	if [ -f ../shared/checks/contract.py ]; then $(PY) ../shared/checks/contract.py; fi
 
 bench: deps dev-venv
-	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py $(ONLY)
 
 tray: venv
 	$(PY) -m tray
@@ -50,3 +53,5 @@ contract: venv
 
 clean:
 	rm -rf $(VENV) dist .pytest_cache
+
+# `make bench ONLY=tone` runs the matching benchmarks only (and leaves RESULTS.md alone).

@@ -1,7 +1,8 @@
 """Runs every benchmark of the project and writes one table to bench/RESULTS.md.
 
 Each `bench/bench_*.py` defines `run() -> list[dict]`, one dict per measured figure:
-{"name": str, "median_ms": float, "p99_ms": float, "target": str, "n": int, "note": str (optional)}.
+{"name": str, "median_ms": float, "p99_ms": float, "target": str, "n": int, "note": str (optional),
+"unit": str (optional, default "ms": for figures that are not times, e.g. "%" or "MB")}.
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {cpu}, "
+            f"Python {platform.python_version()}")
 
 
 def main(only: list[str]) -> int:
@@ -49,16 +51,18 @@ def main(only: list[str]) -> int:
             continue
         for row in got:
             row.setdefault("bench", path.stem.removeprefix("bench_"))
-            print(f"   {row['name']}: median {row['median_ms']:.3f} ms, p99 {row['p99_ms']:.3f} ms "
+            unit = row.get("unit", "ms")
+            print(f"   {row['name']}: median {row['median_ms']:.3f} {unit}, p99 {row['p99_ms']:.3f} {unit} "
                   f"(target {row.get('target', '-')})", flush=True)
         rows.extend(got)
         print(f"   ({time.perf_counter() - started:.1f} s)", flush=True)
-    out = ["# Benchmark results", "", f"Machine: {machine()}  ", f"Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
-           " with `make bench`", "", "| benchmark | figure | n | median | p99 | target | note |",
-           "|---|---|---|---|---|---|---|"]
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    out = ["# Benchmark results", "", f"Machine: {machine()}  ", f"Run: {stamp} with `make bench`", "",
+           "| benchmark | figure | n | median | p99 | target | note |", "|---|---|---|---|---|---|---|"]
     for r in rows:
-        out.append(f"| {r['bench']} | {r['name']} | {r.get('n', '')} | {r['median_ms']:.3f} ms | {r['p99_ms']:.3f} ms "
-                   f"| {r.get('target', '')} | {r.get('note', '')} |")
+        unit = r.get("unit", "ms")
+        out.append(f"| {r['bench']} | {r['name']} | {r.get('n', '')} | {r['median_ms']:.3f} {unit} "
+                   f"| {r['p99_ms']:.3f} {unit} | {r.get('target', '')} | {r.get('note', '')} |")
     if failed:
         out += ["", "Failed benchmarks:", *[f"- {f}" for f in failed]]
     if not only:

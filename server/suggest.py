@@ -6,7 +6,8 @@ playbook reply stands with a `fallback_reason`.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from server import analysis, playbook, tone
 from server.errors import ApiError

@@ -10,7 +10,8 @@ import hmac
 import json
 import queue
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, current_app
 from flask_sock import Sock

@@ -58,7 +58,8 @@ def _register_optional(app: Flask) -> None:
     """Parts that hook themselves in (queue, LLM engine, console, demo) via an `init_app(app)` each."""
     import importlib
 
-    for module in ("server.queue_api", "server.llm", "server.admin", "server.demo", "server.suggest_ws"):
+    for module in ("server.queue_api", "server.llm", "server.admin", "server.demo", "server.suggest_ws",
+                   "server.openapi"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -78,8 +78,9 @@ def cmd_config(args: argparse.Namespace) -> int:
         "pairing_token": token_storage(cfg.data_dir),
     }
     try:
-        from server.llm import describe_engine
+        from server.llm import describe_engine, redact_url
 
+        shown["llm_base_url"] = redact_url(cfg.llm_base_url)  # a URL may carry credentials
         shown["engine"] = describe_engine(cfg)
     except ImportError:
         shown["engine"] = "playbook"

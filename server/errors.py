@@ -38,6 +38,10 @@ _HTTP_CODES = {
 def read_json(max_depth: int = 32) -> dict[str, Any]:
     """The request body as a JSON object, or an ApiError that says what is wrong with it."""
     raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # A chunked body is cut at the limit without an error; say "too large", not "bad JSON".
+        raise ApiError(413, "too_large", f"The request body is larger than {limit // 1024} KB.")
     if not raw:
         raise ApiError(400, "invalid_json", "The request body is empty; send a JSON object.")
     try:
@@ -54,7 +58,21 @@ def read_json(max_depth: int = 32) -> dict[str, Any]:
         raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
     if _depth(body) > max_depth:
         raise ApiError(400, "invalid_json", f"The JSON is nested deeper than {max_depth} levels.")
+    if has_lone_surrogate(text, body):
+        raise ApiError(400, "invalid_json", "The JSON has an unpaired surrogate escape (\\ud800-\\udfff); "
+                                            "send valid Unicode.")
     return body
+
+
+def has_lone_surrogate(text: str, value: Any) -> bool:
+    """JSON may escape half of a UTF-16 pair ("\\ud800"); Python accepts it, but nothing can store or send it."""
+    if "\\ud" not in text and "\\uD" not in text:
+        return False
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _depth(value: Any, level: int = 0) -> int:
@@ -79,6 +97,8 @@ def register(app: Flask) -> None:
         code, message = _HTTP_CODES.get(exc.code or 500, ("error", exc.description or "Request failed."))
         resp = jsonify({"error": code, "message": message})
         resp.status_code = exc.code or 500
+        if exc.code == 405 and getattr(exc, "valid_methods", None):  # RFC 9110: a 405 lists what is allowed
+            resp.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
         return resp
 
     @app.errorhandler(Exception)

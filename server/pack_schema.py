@@ -50,9 +50,56 @@ _intent = {
         "eta": {"type": "string"},
         "engage": {"type": "boolean"},
         "advice": {"type": "string"},
+        # Optional, used by the offline playbook engine (server/playbook.py):
+        "eta_severity": {"type": "object", "propertyNames": {"enum": list(SEVERITIES)},
+                         "additionalProperties": {"type": "string", "minLength": 1}},
+        "follow_up": _str_list,      # when the brand already replied earlier in the thread
+        "warm": _str_list,           # extra empathy for the "warmer" style
+        "warm_closing": _str_list,   # closing for the "warmer" style
+        "lighthearted": _str_list,   # only when the customer is playful
     },
     "required": ["acknowledge", "next_step"],
     "additionalProperties": False,
+}
+
+# How the offline engine words replies for this brand (all optional; defaults in server/playbook.py).
+_style = {
+    "type": "object",
+    "properties": {
+        "contractions": {"type": "boolean"},      # false: always write "I am", never "I'm"
+        "echo_references": {"type": "boolean"},   # false: never repeat order/booking numbers in public
+        "emoji": _str_list,                       # allowed when pack.emoji is true and the customer is playful
+        "formal_closing": _str_list,              # closing for the "more formal" style
+        "formal_replacements": {"type": "object", "additionalProperties": {"type": "string"}},
+        "details_missing": {"type": "string", "minLength": 1},  # what to ask for in DM when no reference given
+        "details_known": {"type": "string", "minLength": 1},    # what to ask for in DM when one was given
+        "name_fallback": {"type": "string", "minLength": 1},    # when neither a name nor a handle is known
+    },
+    "additionalProperties": False,
+}
+
+# Extra words that point at an intent for this brand (e.g. "missed connection" for an airline).
+_analysis = {
+    "type": "object",
+    "properties": {
+        "keywords": {"type": "object", "propertyNames": {"enum": list(INTENTS)}, "additionalProperties": _str_list},
+    },
+    "additionalProperties": False,
+}
+
+# Known answers, so the engine can answer a question instead of promising to find out.
+_faq = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "match": _nonempty_str_list,  # every term must occur in the post (case-insensitive)
+            "answer": {"type": "string", "minLength": 1},
+            "intents": {"type": "array", "items": {"enum": list(INTENTS)}},
+        },
+        "required": ["match", "answer"],
+        "additionalProperties": False,
+    },
 }
 
 PACK_SCHEMA: dict[str, Any] = {
@@ -132,6 +179,9 @@ PACK_SCHEMA: dict[str, Any] = {
             "required": list(INTENTS),
             "additionalProperties": False,
         },
+        "style": _style,
+        "analysis": _analysis,
+        "faq": _faq,
         "llm": {
             "type": "object",
             "properties": {

@@ -16,6 +16,9 @@ from typing import Any
 from flask import Flask, current_app
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
+from wsproto.utilities import RemoteProtocolError
+
+from server.errors import ApiError, has_lone_surrogate
 
 AUTH_TIMEOUT = 5.0
 MAX_MESSAGE = 64 * 1024
@@ -60,6 +63,9 @@ def connect_hooks(app: Flask) -> list[Callable[[Session], None]]:
 def register(app: Flask) -> None:
     sock = Sock(app)
     app.config.setdefault("SOCK_SERVER_OPTIONS", {"max_message_size": MAX_MESSAGE, "ping_interval": 25})
+    # A malformed upgrade (e.g. no Sec-WebSocket-Version) is the client's mistake: 400, not a 500.
+    app.register_error_handler(RemoteProtocolError, lambda exc: ApiError(
+        400, "bad_handshake", f"Not a valid WebSocket handshake: {exc}.").response())
 
     @sock.route("/ws")
     def ws_route(ws: Any) -> None:
@@ -134,5 +140,7 @@ def _parse(raw: Any) -> dict[str, Any] | None:
     try:
         msg = json.loads(raw)
     except (ValueError, RecursionError):
+        return None
+    if has_lone_surrogate(raw, msg):
         return None
     return msg if isinstance(msg, dict) else None

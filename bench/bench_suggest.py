@@ -1,0 +1,95 @@
+"""Suggest latency: in-process (the suggest() call the API makes) and over HTTP on a live server on loopback.
+
+1,000 calls each over the sample posts, playbook engine (no LLM configured). The HTTP figure includes the Flask
+request handling, the JSON body both ways, the queue tracking hook and Werkzeug's one connection per request.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+N = int(os.environ.get("REPLYDESK_BENCH_N", "1000"))
+
+
+def _pct(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1))))]
+
+
+def _row(name: str, values: list[float], target: str, note: str) -> dict:
+    return {"name": name, "median_ms": statistics.median(values), "p99_ms": _pct(values, 99), "target": target,
+            "n": len(values), "note": note}
+
+
+def _posts() -> list[dict]:
+    posts = json.loads((ROOT / "tests" / "data" / "sample_posts.json").read_text())
+    out = []
+    for p in posts:
+        post = p.get("post", p) if isinstance(p, dict) else p
+        if isinstance(post, dict) and post.get("text") and post.get("platform"):
+            out.append(post)
+    return out or [{"platform": "x", "post_id": "1", "text": "@AcmeShop where is my order 1234?"}]
+
+
+def run() -> list[dict]:
+    import requests
+
+    from server import create_app
+    from server import suggest as suggest_mod
+    from server.config import REPO_ROOT, Config
+    from tests.test_soak import ServerProcess
+
+    posts = _posts()
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(Config(data_dir=Path(tmp) / "data", packs_dir=REPO_ROOT / "prompts", testing=True))
+        pack = app.extensions["replydesk"]["packs"].get("default")
+        for post in posts[:20]:  # warm-up: imports, caches
+            suggest_mod.suggest(suggest_mod.parse_request({"post": post}, app.extensions["replydesk"]["packs"],
+                                                          "default")[0], pack, {})
+        direct = []
+        for i in range(N):
+            post = posts[i % len(posts)]
+            started = time.perf_counter()
+            parsed, pk, opts = suggest_mod.parse_request({"post": post, "options": {"variant": i % 3}},
+                                                         app.extensions["replydesk"]["packs"], "default")
+            suggest_mod.suggest(parsed, pk, opts)
+            direct.append((time.perf_counter() - started) * 1000)
+        stop = app.extensions["replydesk"].get("stop")
+        if stop:
+            stop()
+
+        srv = ServerProcess(Path(tmp) / "live").start()
+        try:
+            session = requests.Session()
+            session.headers.update(srv.headers)
+            for post in posts[:20]:
+                session.post(f"{srv.url}/api/suggest", json={"post": post}, timeout=30)
+            http = []
+            for i in range(N):
+                post = {**posts[i % len(posts)], "post_id": f"bench-{i}"}
+                started = time.perf_counter()
+                r = session.post(f"{srv.url}/api/suggest", json={"post": post}, timeout=30)
+                http.append((time.perf_counter() - started) * 1000)
+                if r.status_code != 200:
+                    raise RuntimeError(f"suggest answered {r.status_code}: {r.text[:200]}")
+        finally:
+            srv.stop()
+    return [
+        _row("suggest in-process (playbook)", direct, "< 50 ms p99", f"{len(posts)} sample posts, parse+analyse+"
+             "playbook+tone"),
+        _row("POST /api/suggest over loopback HTTP", http, "< 200 ms p99 (issue 2)",
+             "live `python -m server run`, new post each call (queue tracking included)"),
+    ]
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)

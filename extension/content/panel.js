@@ -1,0 +1,528 @@
+// The reply panel: opens beside a post, streams the suggested reply in, lets the agent edit it with a live tone
+// check (findings highlighted in the text), counts characters against the channel's limit, counts the post's
+// deadline down, and inserts the reply into the site's own reply box.
+import { codePointToUtf16, countFor } from "../lib/count.js";
+import { call, onBroadcast, stream } from "./bridge.js";
+import { insertReply, watchSend } from "./insert.js";
+import { applyStyles, PANEL_CSS } from "./styles.js";
+
+const TONE_DEBOUNCE_MS = 250;
+const ACTIVE = new Set(["waiting", "due_soon", "overdue", "snoozed"]);
+
+export const ICONS = {
+  spark: '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M12 3v3M12 18v3M3 12h3M18 12h3M5.6 5.6l2.1 2.1M16.3 16.3l2.1 2.1M5.6 18.4l2.1-2.1M16.3 7.7l2.1-2.1"/><circle cx="12" cy="12" r="2.5"/></svg>',
+  clock: '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" aria-hidden="true"><circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/></svg>',
+  close: '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18"/></svg>',
+  insert: '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M5 12h14M13 6l6 6-6 6"/></svg>',
+  copy: '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><rect x="9" y="9" width="11" height="11" rx="2"/><path d="M5 15V6a2 2 0 0 1 2-2h9"/></svg>',
+  redo: '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M20 11a8 8 0 1 0-2.3 5.7"/><path d="M20 4v7h-7"/></svg>',
+};
+
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+
+const TEMPLATE = `
+<section class="panel" role="dialog" aria-label="Reply Desk">
+  <header>
+    <span class="mark">${ICONS.spark}</span><span class="title">Reply Desk</span><span class="spacer"></span>
+    <span class="clock" data-state="none" role="timer" aria-live="off">${ICONS.clock}<span class="clock-text">No deadline</span></span>
+    <button class="icon close" type="button" aria-label="Close">${ICONS.close}</button>
+  </header>
+  <div class="who"><div class="avatar" aria-hidden="true"></div><div class="who-text"><div class="name"></div><div class="sub"></div></div></div>
+  <div class="chips" aria-label="Assessment"></div>
+  <div class="advice" hidden></div>
+  <div class="editor">
+    <div class="backdrop" aria-hidden="true"></div>
+    <textarea aria-label="Reply" spellcheck="true" placeholder="Writing a reply…"></textarea>
+  </div>
+  <div class="meta"><span class="score" data-verdict="none"><i></i><span class="score-text">Tone check</span></span><span class="count" aria-label="Characters"></span></div>
+  <ul class="findings" aria-label="Tone check findings"></ul>
+  <div class="error" role="alert" hidden></div>
+  <div class="row">
+    <button class="btn primary insert" type="button">${ICONS.insert}Insert</button>
+    <button class="btn copy" type="button">${ICONS.copy}Copy</button>
+    <span class="grow"></span>
+    <button class="btn regen" type="button">${ICONS.redo}Regenerate</button>
+  </div>
+  <div class="row styles" role="group" aria-label="Rewrite">
+    <button class="pill" type="button" data-style="shorter">Shorter</button>
+    <button class="pill" type="button" data-style="warmer">Warmer</button>
+    <button class="pill" type="button" data-style="more formal">More formal</button>
+  </div>
+  <footer><span class="engine">Reply Desk</span><button class="link replied" type="button">Mark replied</button></footer>
+  <div class="toast" role="status" aria-live="polite"></div>
+</section>`;
+
+let current = null;
+
+export function currentPanel() {
+  return current;
+}
+
+/** Open the panel for a post (closing any other). */
+export function openPanel(opts) {
+  if (current && current.el === opts.el && current.host.isConnected) {
+    current.focus();
+    return current;
+  }
+  if (current) current.close();
+  current = new Panel(opts);
+  return current;
+}
+
+function fmtDuration(ms) {
+  const s = Math.max(0, Math.round(Math.abs(ms) / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (h >= 24) return `${Math.floor(h / 24)}d ${h % 24}h`;
+  if (h) return `${h}h ${String(m).padStart(2, "0")}m`;
+  return `${m}:${String(sec).padStart(2, "0")}`;
+}
+
+/** A deadline worked out here from the pack's targets when the server has no queue to give one. */
+export function localDeadline(post, analysis, pack, now = Date.now()) {
+  const sla = (pack && pack.sla && pack.sla[post.platform]) || {};
+  const fallback = post.platform === "facebook" ? 120 : 60;
+  let minutes = sla.default_minutes || fallback;
+  const byIntent = analysis && sla.intent && sla.intent[analysis.intent];
+  const bySeverity = analysis && sla.severity && sla.severity[analysis.severity];
+  for (const m of [byIntent, bySeverity]) if (typeof m === "number") minutes = Math.min(minutes, m);
+  const start = Date.parse(post.created_at || "") || now;
+  return { deadline: new Date(start + minutes * 60000).toISOString(), totalMs: minutes * 60000, estimated: true };
+}
+
+class Panel {
+  constructor({ adapter, el, post, pack, anchor }) {
+    this.adapter = adapter;
+    this.el = el;
+    this.post = post;
+    this.pack = pack;
+    this.anchor = anchor;
+    this.variant = 0;
+    this.style = null;
+    this.answer = null;
+    this.item = null;
+    this.deadline = null;
+    this.replied = false;
+    this.toneSeq = 0;
+    this.findings = [];
+    this.host = document.createElement("replydesk-panel");
+    this.host.setAttribute("data-replydesk-panel", "");
+    this.root = this.host.attachShadow({ mode: "open" });
+    applyStyles(this.root, PANEL_CSS);
+    const tpl = document.createElement("template");
+    tpl.innerHTML = TEMPLATE;
+    this.root.append(tpl.content);
+    const $ = (sel) => this.root.querySelector(sel);
+    this.$ = $;
+    this.textarea = $("textarea");
+    this.backdrop = $(".backdrop");
+    document.body.append(this.host);
+    this.renderWho();
+    this.bind();
+    this.place();
+    this.tick = setInterval(() => this.renderClock(), 1000);
+    this.offQueue = onBroadcast((msg) => this.onBroadcast(msg));
+    this.track();
+    this.generate();
+    this.onResize = () => this.place();
+    window.addEventListener("resize", this.onResize);
+    // Findings and advice make the card taller: keep all of it on screen.
+    this.sizeWatch = new ResizeObserver(() => this.place());
+    this.sizeWatch.observe(this.root.querySelector(".panel"));
+  }
+
+  // ---------------------------------------------------------------- layout
+
+  /** Beside the post: to its right when there is room, else to its left, else over it under the action bar. */
+  place() {
+    const rect = this.el.getBoundingClientRect();
+    const width = 370;
+    const gap = 16;
+    const vw = document.documentElement.clientWidth;
+    let left;
+    if (rect.right + gap + width <= vw - 8) left = rect.right + gap;
+    else if (rect.left - gap - width >= 8) left = rect.left - gap - width;
+    else left = Math.max(8, Math.min(vw - width - 8, rect.left + 24));
+    const height = this.host.offsetHeight || 560;
+    const room = window.innerHeight - height - 8;
+    const top = Math.max(8, Math.min(rect.top, room)) + window.scrollY;
+    this.host.style.left = `${Math.round(left + window.scrollX)}px`;
+    this.host.style.top = `${Math.round(top)}px`;
+  }
+
+  focus() {
+    this.textarea.focus();
+  }
+
+  // ---------------------------------------------------------------- rendering
+
+  renderWho() {
+    const a = this.post.author || {};
+    const name = a.name || a.handle || "Customer";
+    this.$(".avatar").textContent = Array.from(name.replace(/^@/, "").trim())[0]?.toUpperCase() || "?";
+    this.$(".name").textContent = name;
+    const site = this.post.platform === "x" ? "X" : "Facebook";
+    const handle = a.handle ? (this.post.platform === "x" ? `@${a.handle}` : a.handle) : "";
+    this.$(".sub").textContent = [handle, site, this.post.kind === "comment" ? "comment" : ""].filter(Boolean).join(" · ");
+    this.root.querySelector(".panel").setAttribute("aria-label", `Reply Desk: reply to ${name}`);
+  }
+
+  renderChips() {
+    const chips = this.$(".chips");
+    chips.textContent = "";
+    const an = this.answer && this.answer.analysis;
+    if (!an) return;
+    const add = (cls, text, title) => {
+      const span = document.createElement("span");
+      span.className = `chip ${cls}`;
+      span.textContent = text;
+      if (title) span.title = title;
+      chips.append(span);
+    };
+    if (an.intent) add("intent", an.intent.replace(/_/g, " & "), "Intent");
+    if (an.severity) add(`sev-${an.severity}`, an.severity, "Severity");
+    if (typeof an.sentiment === "number") {
+      const s = an.sentiment;
+      const mood = s <= -0.5 ? "Upset" : s < -0.05 ? "Unhappy" : s >= 0.5 ? "Delighted" : s > 0.05 ? "Positive" : "Neutral";
+      add("mood", mood, `Sentiment ${s.toFixed(2)}`);
+    }
+  }
+
+  renderClock() {
+    const clock = this.$(".clock");
+    const text = this.$(".clock-text");
+    if (this.replied) {
+      clock.dataset.state = "replied";
+      text.textContent = "Replied";
+      return;
+    }
+    if (!this.deadline) {
+      clock.dataset.state = "none";
+      text.textContent = this.answer ? "No deadline" : "…";
+      return;
+    }
+    const skew = this.skewMs || 0;
+    const left = Date.parse(this.deadline.deadline) - (Date.now() + skew);
+    const total = this.deadline.totalMs || 60 * 60000;
+    const fraction = (this.pack && this.pack.sla && this.pack.sla.due_soon_fraction) || 0.25;
+    let state = left < 0 ? "overdue" : left <= total * fraction ? "due_soon" : "waiting";
+    if (this.item && ACTIVE.has(this.item.state) && this.item.state !== "waiting" && this.item.state !== "snoozed") {
+      state = left < 0 ? "overdue" : this.item.state;
+    }
+    clock.dataset.state = state;
+    const est = this.deadline.estimated ? " (est.)" : "";
+    text.textContent = left < 0 ? `Overdue ${fmtDuration(left)}` : `${fmtDuration(left)} left${est}`;
+    clock.title = `Reply by ${new Date(this.deadline.deadline).toLocaleString()}`;
+  }
+
+  setDeadlineFromItem(item) {
+    if (!item || !item.deadline) return;
+    this.item = item;
+    const created = Date.parse(item.created_at || "") || Date.now();
+    this.deadline = { deadline: item.deadline, totalMs: Math.max(60000, Date.parse(item.deadline) - created) };
+    if (item.state === "replied" || item.state === "dismissed") this.replied = item.state === "replied";
+    this.renderClock();
+  }
+
+  limit() {
+    const ch = (this.pack && this.pack.channels && this.pack.channels[this.post.platform]) || {};
+    const fallback = this.post.platform === "x" ? 280 : 8000;
+    return { limit: ch.limit || fallback, counting: ch.counting || (this.post.platform === "x" ? "twitter" : "chars") };
+  }
+
+  renderCount(serverLength) {
+    const { limit, counting } = this.limit();
+    const count = serverLength && typeof serverLength.count === "number" ? serverLength.count : countFor(this.textarea.value, counting);
+    const max = (serverLength && serverLength.limit) || limit;
+    const el = this.$(".count");
+    el.textContent = `${count} / ${max}`;
+    el.classList.toggle("over", count > max);
+  }
+
+  /** Mirror the text into the backdrop with each finding's span marked. */
+  renderMarks() {
+    const text = this.textarea.value;
+    const spans = this.findings
+      .map((f, i) => ({ i, sev: f.severity, span: f.span }))
+      .filter((f) => Array.isArray(f.span) && f.span[1] > f.span[0])
+      .map((f) => ({ ...f, start: codePointToUtf16(text, f.span[0]), end: codePointToUtf16(text, f.span[1]) }))
+      .sort((a, b) => a.start - b.start);
+    let html = "";
+    let pos = 0;
+    for (const f of spans) {
+      if (f.start < pos || f.start >= text.length) continue;
+      html += esc(text.slice(pos, f.start));
+      html += `<mark class="sev-${esc(f.sev || "warn")}" data-i="${f.i}">${esc(text.slice(f.start, f.end))}</mark>`;
+      pos = f.end;
+    }
+    html += esc(text.slice(pos));
+    this.backdrop.innerHTML = `${html}\u200b`;
+    this.backdrop.scrollTop = this.textarea.scrollTop;
+  }
+
+  renderTone(report) {
+    const score = this.$(".score");
+    const list = this.$(".findings");
+    list.textContent = "";
+    list.classList.remove("stale");
+    if (!report) {
+      score.dataset.verdict = "none";
+      this.$(".score-text").textContent = "Tone check";
+      this.findings = [];
+      this.renderMarks();
+      return;
+    }
+    score.dataset.verdict = report.verdict || "none";
+    const label = { ok: "Tone OK", warn: "Check tone", block: "Do not send as is" }[report.verdict] || "Tone";
+    this.$(".score-text").textContent = typeof report.score === "number" ? `${label} · ${Math.round(report.score)}` : label;
+    this.findings = report.findings || [];
+    this.findings.forEach((f, i) => {
+      const li = document.createElement("li");
+      li.className = `sev-${f.severity || "warn"}`;
+      li.dataset.i = String(i);
+      const msg = document.createElement("span");
+      msg.textContent = f.message || f.rule || "Check this";
+      if (f.suggestion && f.suggestion.length <= 80) {
+        const hint = document.createElement("span");
+        hint.className = "hint";
+        hint.textContent = `Try: ${f.suggestion}`;
+        msg.append(hint);
+      }
+      li.append(msg);
+      li.addEventListener("mouseenter", () => this.hot(i, true));
+      li.addEventListener("mouseleave", () => this.hot(i, false));
+      list.append(li);
+    });
+    this.renderMarks();
+    this.renderCount(report.length);
+  }
+
+  hot(i, on) {
+    const mark = this.backdrop.querySelector(`mark[data-i="${i}"]`);
+    if (mark) mark.classList.toggle("hot", on);
+  }
+
+  showError(err) {
+    const box = this.$(".error");
+    if (!err) {
+      box.hidden = true;
+      return;
+    }
+    box.hidden = false;
+    box.textContent = "";
+    const message = err.message || String(err);
+    const cmd = message.match(/(python -m server \w+|make run)/);
+    if (cmd) {
+      const [before, after] = message.split(cmd[0]);
+      const code = document.createElement("code");
+      code.textContent = cmd[0];
+      box.append(before, code, after);
+    } else {
+      box.textContent = message;
+    }
+  }
+
+  toast(text) {
+    const t = this.$(".toast");
+    t.textContent = text;
+    t.classList.add("show");
+    clearTimeout(this.toastTimer);
+    this.toastTimer = setTimeout(() => t.classList.remove("show"), 1800);
+  }
+
+  autoHeight() {
+    this.textarea.style.height = "auto";
+    this.textarea.style.height = `${Math.min(280, Math.max(96, this.textarea.scrollHeight + 2))}px`;
+  }
+
+  setBusy(busy) {
+    this.busy = busy;
+    this.$(".editor").classList.toggle("streaming", busy);
+    this.textarea.readOnly = busy;
+    for (const b of this.root.querySelectorAll(".row button")) b.disabled = busy;
+  }
+
+  // ---------------------------------------------------------------- behaviour
+
+  bind() {
+    this.$(".close").addEventListener("click", () => this.close());
+    this.textarea.addEventListener("input", () => {
+      // Old findings point at old offsets: hide their marks and dim the list until the new check is back.
+      this.findings = [];
+      this.$(".findings").classList.add("stale");
+      this.autoHeight();
+      this.renderCount();
+      this.renderMarks();
+      this.scheduleTone();
+    });
+    this.textarea.addEventListener("scroll", () => {
+      this.backdrop.scrollTop = this.textarea.scrollTop;
+    });
+    this.$(".insert").addEventListener("click", () => this.insert());
+    this.$(".copy").addEventListener("click", () => this.copy());
+    this.$(".regen").addEventListener("click", () => {
+      this.variant += 1;
+      this.generate();
+    });
+    for (const pill of this.root.querySelectorAll(".pill")) {
+      pill.addEventListener("click", () => {
+        this.style = pill.dataset.style;
+        this.generate();
+      });
+    }
+    this.$(".replied").addEventListener("click", () => this.markReplied("button"));
+    this.root.addEventListener("keydown", (ev) => {
+      if (ev.key === "Escape") this.close();
+      ev.stopPropagation(); // keep the site's keyboard shortcuts (j/k/l/r on X) out of the editor
+    });
+    this.root.addEventListener("keypress", (ev) => ev.stopPropagation());
+  }
+
+  async track() {
+    try {
+      const res = await call("track", { post: this.post });
+      this.skewMs = res.skewMs || 0;
+      if (res.item) this.setDeadlineFromItem(res.item);
+    } catch (err) {
+      if (err.code === "server_down" || err.code === "not_paired") this.showError(err);
+    }
+  }
+
+  generate() {
+    if (this.cancel) this.cancel();
+    this.showError(null);
+    this.setBusy(true);
+    this.textarea.value = "";
+    this.renderTone(null);
+    this.autoHeight();
+    this.renderCount();
+    const options = { variant: this.variant };
+    if (this.style) options.style = this.style;
+    this.cancel = stream("suggest", { post: this.post, options }, (msg) => {
+      if (msg.event === "delta") {
+        this.textarea.value += msg.text;
+        this.autoHeight();
+        this.renderCount();
+        this.renderMarks();
+      } else if (msg.event === "done") {
+        this.cancel = null;
+        this.onAnswer(msg.answer);
+      } else if (msg.event === "error") {
+        this.cancel = null;
+        this.setBusy(false);
+        this.showError(msg.error);
+      }
+    });
+  }
+
+  onAnswer(answer) {
+    this.answer = answer;
+    this.setBusy(false);
+    if (answer.reply && this.textarea.value !== answer.reply) this.textarea.value = answer.reply;
+    this.autoHeight();
+    this.renderChips();
+    const advice = this.$(".advice");
+    advice.hidden = !answer.advice;
+    advice.textContent = answer.advice || "";
+    this.renderTone(answer.tone);
+    const engine = [answer.engine, answer.pack && `${answer.pack.name} v${answer.pack.version}`].filter(Boolean).join(" · ");
+    this.$(".engine").textContent = answer.fallback_reason ? `${engine} (fallback)` : engine || "Reply Desk";
+    if (answer.deadline && !this.item) {
+      const created = Date.parse(this.post.created_at || "") || Date.now();
+      this.deadline = { deadline: answer.deadline, totalMs: Math.max(60000, Date.parse(answer.deadline) - created) };
+    } else if (!this.deadline) {
+      this.deadline = localDeadline(this.post, answer.analysis, this.pack);
+    }
+    this.renderClock();
+    this.place();
+    this.host.dispatchEvent(new CustomEvent("replydesk:ready", { bubbles: true, composed: true }));
+  }
+
+  scheduleTone() {
+    clearTimeout(this.toneTimer);
+    this.toneTimer = setTimeout(() => this.checkTone(), TONE_DEBOUNCE_MS);
+  }
+
+  async checkTone() {
+    const text = this.textarea.value;
+    const seq = ++this.toneSeq;
+    if (!text.trim()) {
+      this.renderTone(null);
+      return;
+    }
+    try {
+      const report = await call("tone", { text, platform: this.post.platform, post: this.post });
+      if (seq === this.toneSeq && text === this.textarea.value) this.renderTone(report);
+    } catch (err) {
+      if (seq === this.toneSeq) this.showError(err);
+    }
+  }
+
+  async insert() {
+    const text = this.textarea.value.trim();
+    if (!text) return;
+    this.showError(null);
+    try {
+      const box = await insertReply(this.adapter, this.el, text);
+      this.toast("Inserted: send it on the site");
+      if (this.stopWatch) this.stopWatch();
+      this.stopWatch = watchSend(this.adapter, box, () => this.markReplied("site"));
+    } catch (err) {
+      this.showError(err);
+    }
+  }
+
+  async copy() {
+    const text = this.textarea.value;
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      this.textarea.select();
+      document.execCommand("copy");
+    }
+    this.toast("Copied");
+  }
+
+  async markReplied(how) {
+    if (this.replied) return;
+    this.replied = true;
+    this.renderClock();
+    const button = this.$(".replied");
+    button.disabled = true;
+    button.textContent = how === "site" ? "Reply sent" : "Marked replied";
+    try {
+      const res = await call("replied", { post: this.post, id: this.item && this.item.id });
+      if (res && res.item) this.item = res.item;
+    } catch (err) {
+      this.showError(err);
+    }
+    this.host.dispatchEvent(new CustomEvent("replydesk:replied", { bubbles: true, composed: true, detail: { how } }));
+    markControl(this.el, "replied");
+  }
+
+  onBroadcast(msg) {
+    if (msg.event !== "queue" || this.replied) return;
+    this.skewMs = msg.skewMs || this.skewMs;
+    const mine = (msg.items || []).find((it) => it.platform === this.post.platform && String(it.post_id) === String(this.post.post_id));
+    if (mine) this.setDeadlineFromItem(mine);
+  }
+
+  close() {
+    if (this.cancel) this.cancel();
+    clearInterval(this.tick);
+    clearTimeout(this.toneTimer);
+    if (this.offQueue) this.offQueue();
+    window.removeEventListener("resize", this.onResize);
+    this.sizeWatch.disconnect();
+    this.host.remove();
+    if (this.anchor) this.anchor.setAttribute("aria-expanded", "false");
+    if (current === this) current = null;
+  }
+}
+
+/** Reflect a post's queue state on its "Suggest reply" control (a small colored dot). */
+export function markControl(el, state) {
+  const host = el.querySelector("replydesk-control");
+  if (host) host.setAttribute("data-state", state);
+}

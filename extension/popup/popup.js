@@ -1,0 +1,72 @@
+// Toolbar popup: connection state and the posts waiting for an answer, with the time each has left.
+import { ext } from "../lib/ext.js";
+import { call, onBroadcast } from "../content/bridge.js";
+
+const $ = (id) => document.getElementById(id);
+let items = [];
+let skewMs = 0;
+
+function fmt(ms) {
+  const s = Math.round(Math.abs(ms) / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (h) return `${h}h ${String(m).padStart(2, "0")}m`;
+  return `${m}:${String(s % 60).padStart(2, "0")}`;
+}
+
+function showStatus(status) {
+  $("state").dataset.state = status.state;
+  $("state").querySelector("span").textContent = status.message || status.state;
+  const bad = status.state === "server_down" || status.state === "not_paired";
+  $("fix").hidden = !bad;
+  if (bad) {
+    $("fix-text").textContent = status.state === "server_down" ? "Start the server in the Reply Desk folder:" : "Pair in Options with the token from:";
+    $("fix-cmd").textContent = status.state === "server_down" ? "make run" : "python -m server token";
+  }
+}
+
+function render() {
+  const list = $("items");
+  list.textContent = "";
+  $("count").textContent = items.length ? String(items.length) : "";
+  $("empty").hidden = items.length > 0;
+  const now = Date.now() + skewMs;
+  for (const it of items) {
+    const li = document.createElement("li");
+    const b = document.createElement("button");
+    b.type = "button";
+    const left = Date.parse(it.deadline) - now;
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = `${it.customer || it.author?.name || it.author?.handle || "Customer"} · ${it.platform === "x" ? "X" : "Facebook"}`;
+    const text = document.createElement("span");
+    text.className = "text";
+    text.textContent = it.text || "";
+    const clock = document.createElement("span");
+    clock.className = "left";
+    clock.dataset.state = left < 0 ? "overdue" : it.state;
+    clock.textContent = left < 0 ? `−${fmt(left)}` : fmt(left);
+    b.append(who, clock, text);
+    b.setAttribute("aria-label", `${who.textContent}: ${left < 0 ? "overdue" : `${fmt(left)} left`}`);
+    if (it.url) b.addEventListener("click", () => call("openTab", { url: it.url }).then(() => window.close()));
+    li.append(b);
+    list.append(li);
+  }
+}
+
+onBroadcast((msg) => {
+  if (msg.event === "status") showStatus(msg.status);
+  if (msg.event === "queue") {
+    items = msg.items || [];
+    skewMs = msg.skewMs || 0;
+    render();
+  }
+});
+$("options").addEventListener("click", () => ext.runtime.openOptionsPage());
+call("status").then(showStatus).catch((err) => showStatus({ state: "server_down", message: err.message }));
+call("queue").then((q) => {
+  items = q.items || [];
+  skewMs = q.skewMs || 0;
+  render();
+}).catch(() => render());
+setInterval(render, 1000);

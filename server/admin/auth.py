@@ -1,0 +1,150 @@
+"""Who may use the supervisor console: named supervisors with hashed passwords, separate from the agents' token.
+
+Supervisors live in `<data_dir>/supervisors.json` (user-only file, written atomically) as salted scrypt/pbkdf2
+hashes from werkzeug; the server re-reads it at each sign-in, so `python -m server add-supervisor` works while the
+server runs. Browser sessions are Flask's signed cookie with a secret kept in the OS keyring (or a user-only file),
+and every form carries a per-session CSRF token. Failed sign-ins are rate-limited per address and name.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from server.keystore import _write_private, keyring_get, keyring_set
+
+USERS_FILE = "supervisors.json"
+SECRET_FILE = "admin-session-secret"
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+# A hash to check against when the name is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a real password", method="pbkdf2:sha256:1000")
+
+
+class SupervisorError(ValueError):
+    """A supervisor name or password that cannot be accepted."""
+
+
+def users_path(data_dir: Path) -> Path:
+    return Path(data_dir) / USERS_FILE
+
+
+def load_users(data_dir: Path) -> dict[str, dict[str, Any]]:
+    path = users_path(data_dir)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        return {}
+    users = raw.get("supervisors") if isinstance(raw, dict) else None
+    return {k: v for k, v in (users or {}).items() if isinstance(v, dict) and isinstance(v.get("hash"), str)}
+
+
+def check_new(name: str, password: str) -> None:
+    if not NAME_RE.match(name or ""):
+        raise SupervisorError("A supervisor name is 1-40 letters, digits, '.', '_' or '-', starting with a letter "
+                              "or digit.")
+    if len(password) < MIN_PASSWORD:
+        raise SupervisorError(f"The password must be at least {MIN_PASSWORD} characters long.")
+    if len(password) > MAX_PASSWORD:
+        raise SupervisorError(f"The password must be at most {MAX_PASSWORD} characters long.")
+
+
+def add_supervisor(data_dir: Path, name: str, password: str) -> bool:
+    """Create or update a supervisor; returns True when the name is new."""
+    check_new(name, password)
+    users = load_users(data_dir)
+    is_new = name not in users
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    entry = users.get(name, {"created": now})
+    entry.update({"hash": generate_password_hash(password), "updated": now})
+    users[name] = entry
+    _write_private(users_path(data_dir), json.dumps({"supervisors": users}, indent=2, sort_keys=True) + "\n")
+    return is_new
+
+
+def verify(data_dir: Path, name: str, password: str) -> bool:
+    """True when the name exists and the password matches (constant work either way)."""
+    if not isinstance(name, str) or not isinstance(password, str) or len(password) > MAX_PASSWORD:
+        return False
+    entry = load_users(data_dir).get(name)
+    if entry is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return False
+    return check_password_hash(entry["hash"], password)
+
+
+def session_secret(data_dir: Path) -> str:
+    """The key that signs console cookies: the OS keyring, else a user-only file; created once per data folder."""
+    digest = hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:16]
+    account = f"admin-session-secret:{digest}"
+    value = keyring_get(account)
+    if value:
+        return value
+    path = Path(data_dir) / SECRET_FILE
+    if path.exists():
+        value = path.read_text().strip()
+        if value:
+            return value
+    value = secrets.token_urlsafe(48)
+    if keyring_set(account, value) and keyring_get(account) == value:
+        return value
+    _write_private(path, value)
+    return value
+
+
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def csrf_ok(expected: str | None, given: str | None) -> bool:
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
+class LoginLimiter:
+    """Counts failed sign-ins per key in a sliding window; in memory, per app (a restart forgives)."""
+
+    def __init__(self, max_failures: int = 5, window_seconds: float = 300.0) -> None:
+        self.max_failures, self.window = max_failures, window_seconds
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _prune(self, key: str, now: float) -> deque[float]:
+        q = self._failures.setdefault(key, deque())
+        while q and now - q[0] > self.window:
+            q.popleft()
+        return q
+
+    def blocked_for(self, key: str, now: float | None = None) -> float:
+        """Seconds until this key may try again (0 when it may try now)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            q = self._prune(key, now)
+            if len(q) < self.max_failures:
+                return 0.0
+            return max(0.0, self.window - (now - q[0]))
+
+    def failed(self, key: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._prune(key, now).append(now)
+            if len(self._failures) > 10_000:  # a flood of names must not grow memory without bound
+                self._failures = {k: v for k, v in self._failures.items() if v}
+
+    def succeeded(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)

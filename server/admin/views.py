@@ -1,0 +1,509 @@
+"""Routes of the supervisor console. Every POST needs the session's CSRF token; every page but sign-in a supervisor.
+
+Saving a pack is optimistic: the editor carries the digest of the version it started from, and a save whose base
+is no longer live is refused with a diff, so two supervisors never silently overwrite each other.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from server import suggest as suggest_mod
+from server.admin import auth, charts
+from server.history import PackHistory, Version, diff_files
+from server.packs import Pack, PackError, PackStore, check_name, parse_pack
+from server.posts import PLATFORMS, PostError, validate_post
+
+bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
+               static_url_path="/static")
+
+OPEN_ENDPOINTS = {"admin.login", "admin.static"}
+MAX_PASTED = 12
+PREVIEW_WORKERS = 4
+log = logging.getLogger(__name__)
+MAX_FORM_BODY = 1024 * 1024  # whole packs travel in one form; the API's 64 KB cap is for agents' posts
+MAX_SAMPLE_CHARS = 2000
+
+
+# ---- plumbing -----------------------------------------------------------------------------------------------------
+
+def svc() -> dict[str, Any]:
+    return current_app.extensions["replydesk"]
+
+
+def admin_svc() -> dict[str, Any]:
+    return svc()["admin"]
+
+
+def store() -> PackStore:
+    return svc()["packs"]
+
+
+def history() -> PackHistory:
+    return admin_svc()["history"]
+
+
+def supervisor() -> str | None:
+    name = session.get("sup")
+    started = session.get("login_at")
+    if not name or not isinstance(started, (int, float)):
+        return None
+    if time.time() - started > admin_svc()["session_max_age"].total_seconds():
+        return None
+    return name
+
+
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = auth.new_csrf_token()
+    return token
+
+
+@bp.app_template_global("csrf_token")
+def _csrf_token_global() -> str:
+    return csrf_token()
+
+
+@bp.before_request
+def guard() -> Response | None:
+    """Sign-in and CSRF for every console request (the agent token is deliberately not consulted)."""
+    request.max_content_length = MAX_FORM_BODY
+    if request.method == "POST":
+        given = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token")
+        if not auth.csrf_ok(session.get("csrf"), given):
+            return page_error(400, "Your session has expired or this form is stale",
+                              "Reload the page and try again. (The form's security token did not match.)")
+    if request.endpoint in OPEN_ENDPOINTS:
+        return None
+    g.supervisor = supervisor()
+    if g.supervisor is None:
+        if request.method == "GET":
+            return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
+        if request.is_json or request.headers.get("X-CSRF-Token"):
+            return _json_error(401, "signed_out", "Sign in again to continue.")
+        return redirect(url_for("admin.login"))
+    return None
+
+
+@bp.after_request
+def no_store(resp: Response) -> Response:
+    resp.headers.setdefault("Cache-Control", "no-store")
+    resp.headers.setdefault("X-Frame-Options", "DENY")
+    resp.headers.setdefault("Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                            "frame-ancestors 'none'; form-action 'self'")
+    return resp
+
+
+@bp.errorhandler(400)
+def _bad_request(_exc: Exception) -> Response:
+    return page_error(400, "That request could not be understood", "Reload the page and try again.")
+
+
+@bp.errorhandler(404)
+def _not_found(_exc: Exception) -> Response:
+    return page_error(404, "Not found", "There is no such pack or page in the console.")
+
+
+@bp.errorhandler(413)
+def _too_large(_exc: Exception) -> Response:
+    return page_error(413, "Too large", f"A pack can be at most {MAX_FORM_BODY // 1024} KB in all.")
+
+
+def _json_error(status: int, code: str, message: str) -> Response:
+    resp = jsonify({"error": code, "message": message})
+    resp.status_code = status
+    return resp
+
+
+def page_error(status: int, title: str, message: str) -> Response:
+    resp = Response(render_template("admin/error.html", title=title, message=message), status=status)
+    return resp
+
+
+def load_pack(name: str) -> Pack:
+    try:
+        check_name(name)
+        return store().get(name)
+    except (KeyError, PackError):
+        abort(404)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/admin") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("admin.dashboard")
+
+
+# ---- sign-in ------------------------------------------------------------------------------------------------------
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    if request.method == "GET":
+        if supervisor():
+            return redirect(_safe_next(request.args.get("next")))
+        csrf_token()
+        return render_template("admin/login.html", next=request.args.get("next", ""), error=None, name="")
+    name = (request.form.get("name") or "").strip()[:80]
+    password = request.form.get("password") or ""
+    nxt = request.form.get("next") or ""
+    addr = request.remote_addr or "?"
+    key, ip_key = f"{addr}|{name.lower()}", f"ip:{addr}"
+    limiter, ip_limiter = admin_svc()["limiter"], admin_svc()["ip_limiter"]
+    wait = max(limiter.blocked_for(key), ip_limiter.blocked_for(ip_key))
+    if wait > 0:
+        error = f"Too many failed sign-ins. Try again in {int(wait // 60) + 1} minutes."
+        return render_template("admin/login.html", next=nxt, error=error, name=name), 429
+    data_dir = svc()["config"].data_dir
+    if not auth.verify(data_dir, name, password):
+        limiter.failed(key)
+        ip_limiter.failed(ip_key)
+        hint = "" if auth.load_users(data_dir) else \
+            " No supervisor exists yet: create one with `python -m server add-supervisor NAME`."
+        return render_template("admin/login.html", next=nxt, error="Wrong name or password." + hint,
+                               name=name), 401
+    limiter.succeeded(key)
+    session.clear()  # a fresh session (and CSRF token) on sign-in: no fixation
+    session["sup"] = name
+    session["login_at"] = time.time()
+    session["csrf"] = auth.new_csrf_token()
+    return redirect(_safe_next(nxt))
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    session.clear()
+    return redirect(url_for("admin.login"))
+
+
+# ---- packs --------------------------------------------------------------------------------------------------------
+
+@bp.get("/")
+def index() -> Any:
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.get("/packs")
+def packs() -> Any:
+    rows = []
+    for info in store().status():
+        last = None
+        if info.get("version") is not None:  # the history starts at the console's first sight of a pack
+            history().ensure_current(info["name"], store().get(info["name"]).files)
+            last = history().latest(info["name"])
+        rows.append({**info, "last": last})
+    return render_template("admin/packs.html", rows=rows, default=svc()["config"].default_pack)
+
+
+def _edited_files(live: Pack) -> dict[str, str]:
+    """The editor's texts, one per file of the live pack; browsers send CRLF, packs are stored with LF."""
+    files = {}
+    for fname in live.files:
+        text = request.form.get(f"file:{fname}")
+        if text is None:
+            abort(400)
+        files[fname] = text.replace("\r\n", "\n").replace("\r", "\n")
+    return files
+
+
+def _check(name: str, files: dict[str, str]) -> tuple[Pack | None, dict[str, Any] | None]:
+    try:
+        return parse_pack(name, files), None
+    except PackError as exc:
+        return None, exc.as_dict()
+
+
+def render_editor(live: Pack, files: dict[str, str], base: str, *, error: dict | None = None,
+                  notice: str | None = None, preview: list[dict] | None = None, status: int = 200,
+                  active: str | None = None) -> Response:
+    disk_error = store().errors.get(live.name)
+    body = render_template(
+        "admin/editor.html", pack=live, files=files, base=base, error=error, notice=notice, preview=preview,
+        active=active if active in files else (error or {}).get("file") or next(iter(sorted(files)), None),
+        disk_error=disk_error.as_dict() if disk_error else None, latest=history().latest(live.name),
+        samples=request.form.get("samples", ""), sample_platform=request.form.get("sample_platform", "x"),
+        note=request.form.get("note", ""), platforms=PLATFORMS, unsaved=base != live.digest or files != live.files)
+    return Response(body, status=status)
+
+
+@bp.get("/packs/<name>")
+def editor(name: str) -> Any:
+    live = load_pack(name)
+    history().ensure_current(name, live.files)
+    return render_editor(live, dict(live.files), live.digest, active=request.args.get("file"))
+
+
+@bp.post("/packs/<name>")
+def editor_post(name: str) -> Any:
+    live = load_pack(name)
+    files = _edited_files(live)
+    base = request.form.get("base") or ""
+    action = request.form.get("action", "check")
+    active = request.form.get("active")
+    edited, error = _check(name, files)
+    if action == "save":
+        if error:
+            return render_editor(live, files, base, error=error, status=422, active=active)
+        return save(live, files, base, note=request.form.get("note", ""), active=active)
+    if action == "preview":
+        if error:
+            return render_editor(live, files, base, error=error, status=422, active=active)
+        assert edited is not None
+        return render_editor(live, files, base, preview=run_preview(edited, live), active=active,
+                             notice="Preview of your unsaved edits beside the live pack (nothing saved yet).")
+    if error:
+        return render_editor(live, files, base, error=error, status=422, active=active)
+    return render_editor(live, files, base, notice="The pack is valid. Nothing is saved until you press Save.",
+                         active=active)
+
+
+@bp.post("/packs/<name>/check")
+def check_json(name: str) -> Any:
+    """Live validation for the editor's script: {"files": {...}} -> {"ok", "error"?}."""
+    live = load_pack(name)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("files"), dict):
+        return _json_error(400, "invalid_json", "Send {\"files\": {name: text}}.")
+    files = {k: str(v).replace("\r\n", "\n") for k, v in body["files"].items() if k in live.files}
+    if set(files) != set(live.files):
+        return _json_error(400, "invalid_files", f"Send every file of the pack: {', '.join(sorted(live.files))}.")
+    _pack, error = _check(name, files)
+    return jsonify({"ok": error is None, "error": error})
+
+
+def save(live: Pack, files: dict[str, str], base: str, note: str, active: str | None = None,
+         action: str = "save", extra: dict | None = None) -> Response:
+    """Write a valid pack if nobody else saved since `base`; otherwise show what changed."""
+    name = live.name
+    with admin_svc()["save_lock"]:
+        current = store().get(name)
+        if base != current.digest:
+            return conflict(current, files, base)
+        if files == current.files:
+            flash("No changes: the live pack already has exactly this text.", "info")
+            return redirect(url_for("admin.editor", name=name))
+        pack = store().write(name, files)
+        folder = store().packs_dir / name
+        for stale in folder.glob("*.toml"):  # a rollback to a version with fewer files must not keep extras
+            if stale.name not in files:
+                stale.unlink()
+        history().ensure_current(name, current.files)
+        version = history().record(name, files, author=g.supervisor, note=note, action=action, **(extra or {}))
+    what = "Rolled back" if action == "rollback" else "Saved"
+    flash(f"{what}: pack '{name}' version {pack.version} ({pack.digest}) is live for agents now.", "ok")
+    current_app.logger.info("pack %s %s by %s -> %s (%s)", name, action, g.supervisor, pack.digest, version.id)
+    if action == "save":  # back to the editor, on the file that was being edited
+        return redirect(url_for("admin.editor", name=name, file=active) if active in files
+                        else url_for("admin.editor", name=name))
+    return redirect(url_for("admin.history_page", name=name))
+
+
+def conflict(current: Pack, mine: dict[str, str], base: str) -> Response:
+    base_version = _find_digest(current.name, base)
+    theirs = diff_files(base_version.files, current.files, "yours-started-from", "live") if base_version else None
+    latest = history().latest(current.name)
+    body = render_template("admin/conflict.html", pack=current, base=base, base_version=base_version,
+                           theirs=theirs, yours=diff_files(current.files, mine, "live", "yours"), latest=latest,
+                           mine=mine)
+    return Response(body, status=409)
+
+
+def _find_digest(name: str, digest: str) -> Version | None:
+    if not re.fullmatch(r"[0-9a-f]{16}", digest or ""):
+        return None
+    for version in history().versions(name):
+        if version.digest == digest:
+            return version
+    return None
+
+
+# ---- preview ------------------------------------------------------------------------------------------------------
+
+def sample_posts(pack: Pack, pasted: str, platform: str) -> list[dict[str, Any]]:
+    """The pack's own examples plus pasted lines ("Name: text" or just text), as validated Posts."""
+    raw: list[dict[str, Any]] = []
+    for i, ex in enumerate(pack.data.get("llm", {}).get("examples", []) or []):
+        raw.append({"platform": ex.get("platform", "x"), "post_id": f"example-{i + 1}", "text": ex["post"],
+                    "author": {"name": ex.get("name"), "handle": ex.get("handle")}, "source": "pack example",
+                    "expected": ex.get("reply")})
+    platform = platform if platform in PLATFORMS else "x"
+    lines = [ln.strip() for ln in (pasted or "").splitlines() if ln.strip()][:MAX_PASTED]
+    for i, line in enumerate(lines):
+        name = None
+        m = re.match(r"^([A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}):\s+(.+)$", line)
+        if m:
+            name, line = m.group(1), m.group(2)
+        raw.append({"platform": platform, "post_id": f"pasted-{i + 1}", "text": line[:MAX_SAMPLE_CHARS],
+                    "author": {"name": name, "handle": None}, "source": "pasted", "expected": None})
+    out = []
+    for item in raw:
+        meta = {"source": item.pop("source"), "expected": item.pop("expected")}
+        try:
+            out.append({**meta, "post": validate_post(item)})
+        except PostError:
+            continue
+    return out
+
+
+def _run_one(post: dict[str, Any], pack: Pack, llm: Any) -> dict[str, Any]:
+    try:
+        return suggest_mod.suggest(post, pack, {}, llm=llm)
+    except Exception as exc:  # a preview shows failures beside the sample instead of failing the page
+        log.warning("preview failed for %s: %s", pack.name, exc)
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def run_preview(edited: Pack, live: Pack) -> list[dict[str, Any]]:
+    """Each sample through the live and the edited pack, with the engine agents get (in parallel: an LLM is slow)."""
+    samples = sample_posts(edited, request.form.get("samples", ""), request.form.get("sample_platform", "x"))
+    llm = svc().get("llm")
+    with ThreadPoolExecutor(max_workers=PREVIEW_WORKERS if llm is not None else 1) as pool:
+        jobs = [(pool.submit(_run_one, s["post"], live, llm), pool.submit(_run_one, s["post"], edited, llm))
+                for s in samples]
+        rows = []
+        for sample, (live_job, edited_job) in zip(samples, jobs, strict=True):
+            live_answer, edited_answer = live_job.result(), edited_job.result()
+            rows.append({**sample, "live": live_answer, "edited": edited_answer,
+                         "changed": live_answer.get("reply") != edited_answer.get("reply")})
+    return rows
+
+
+# ---- history ------------------------------------------------------------------------------------------------------
+
+@bp.get("/packs/<name>/history")
+def history_page(name: str) -> Any:
+    live = load_pack(name)
+    history().ensure_current(name, live.files)
+    versions = history().versions(name)
+    return render_template("admin/history.html", pack=live, versions=versions)
+
+
+@bp.get("/packs/<name>/diff")
+def diff_page(name: str) -> Any:
+    live = load_pack(name)
+    a_id, b_id = request.args.get("a", ""), request.args.get("b", "live")
+    try:
+        a = history().get(name, a_id)
+        b = None if b_id == "live" else history().get(name, b_id)
+    except KeyError:
+        return page_error(404, "No such version", "That version is not in this pack's history.")
+    b_files = live.files if b is None else b.files
+    if b is not None and a.id > b.id:  # always old -> new, whichever way round they were picked
+        a, b = b, a
+        b_files = b.files
+    diff = diff_files(a.files, b_files, "a", "b")
+    return render_template("admin/diff.html", pack=live, a=a, b=b, diff=diff, versions=history().versions(name))
+
+
+@bp.post("/packs/<name>/rollback")
+def rollback(name: str) -> Any:
+    live = load_pack(name)
+    try:
+        target = history().get(name, request.form.get("version", ""))
+    except KeyError:
+        return page_error(404, "No such version", "That version is not in this pack's history.")
+    _pack, error = _check(name, target.files)
+    if error:
+        return page_error(422, "This version cannot go live",
+                          f"It no longer passes the pack checks: {error['message']}")
+    when = target.time[:16].replace("T", " ")
+    note = f"Rolled back to the version saved by {target.author} on {when} UTC"
+    return save(live, dict(target.files), request.form.get("base", ""), note=note, action="rollback",
+                extra={"rollback_to": target.id})
+
+
+# ---- dashboard ----------------------------------------------------------------------------------------------------
+
+def _internal_get(path: str) -> tuple[int, Any]:
+    """Read the agent API in-process (the same figures the tray sees); never over the network."""
+    client = current_app.test_client()
+    resp = client.get(path, headers={"Authorization": f"Bearer {current_app.config['REPLYDESK_TOKEN']}"})
+    try:
+        return resp.status_code, resp.get_json(silent=True)
+    finally:
+        resp.close()
+
+
+@bp.get("/dashboard")
+def dashboard() -> Any:
+    days = request.args.get("days", "14")
+    days_n = int(days) if days in ("7", "14", "30", "90") else 14
+    since = (datetime.now(UTC) - timedelta(days=days_n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    status, stats = _internal_get(f"/api/stats?since={since}")
+    if status == 400:
+        status, stats = _internal_get("/api/stats")
+    if status != 200 or not isinstance(stats, dict):
+        stats = None
+    q_status, queue = _internal_get("/api/queue?state=overdue")
+    overdue = (queue or {}).get("items", []) if q_status == 200 and isinstance(queue, dict) else None
+    view = dashboard_view(stats) if stats else None
+    return render_template("admin/dashboard.html", stats=stats, view=view, overdue=overdue, days=days_n,
+                           humanize=charts.humanize, safe_url=safe_url)
+
+
+def safe_url(url: Any) -> str | None:
+    return url if isinstance(url, str) and re.match(r"^https://[^\s\"'<>]+$", url) else None
+
+
+def dashboard_view(stats: dict[str, Any]) -> dict[str, Any]:
+    """Numbers and charts for the dashboard from the /api/stats document."""
+    overall = stats.get("overall") or {}
+    by_day = [d for d in stats.get("by_day") or [] if isinstance(d, dict)]
+    by_channel = {k: v for k, v in (stats.get("by_channel") or {}).items() if isinstance(v, dict)}
+    labels = [str(d.get("date", ""))[5:] or "?" for d in by_day]
+    channels = sorted(by_channel)
+    rows = by_day + [by_channel[c] for c in channels]
+    longest = max((float(r.get(k) or 0) for r in rows for k in ("median_seconds", "p90_seconds")), default=0)
+    per, unit = (3600.0, "h") if longest > 3 * 3600 else (60.0, "m")  # hours once minutes get unreadable
+
+    def scaled(row: dict[str, Any], key: str) -> float | None:
+        value = row.get(key)
+        return None if value is None else round(float(value) / per, 1)
+
+    def timing(series_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"label": "median", "values": [scaled(r, "median_seconds") for r in series_rows], "cls": "s1"},
+                {"label": "90th percentile", "values": [scaled(r, "p90_seconds") for r in series_rows], "cls": "s2"}]
+
+    word = "hours" if unit == "h" else "minutes"
+    day_chart = charts.bar_chart(labels, timing(by_day), unit=unit, title=f"Response time per day ({word})") \
+        if by_day else None
+    share_chart = charts.bar_chart(
+        labels, [{"label": "share within target",
+                  "values": [None if d.get("within_target_share") is None else
+                             round(float(d["within_target_share"]) * 100, 1) for d in by_day], "cls": "s3"}],
+        unit="%", title="Share answered within target per day", max_value=100, width=1040, height=200) \
+        if by_day else None
+    channel_chart = charts.bar_chart(channels, timing([by_channel[c] for c in channels]), unit=unit,
+                                     title=f"Response time per channel ({word})", width=420) if channels else None
+    meters = {c: charts.share_meter(by_channel[c].get("within_target_share")) for c in channels}
+    return {"overall": overall, "by_day": by_day, "by_channel": by_channel, "day_chart": day_chart,
+            "share_chart": share_chart, "channel_chart": channel_chart, "meters": meters,
+            "overall_meter": charts.share_meter(overall.get("within_target_share"))}
+
+
+@bp.app_template_filter("when")
+def _when(value: Any) -> str:
+    """'2026-11-24 08:05 UTC' from ISO text."""
+    if not isinstance(value, str) or len(value) < 16:
+        return str(value or "")
+    return value[:10] + " " + value[11:16] + " UTC"

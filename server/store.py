@@ -1,0 +1,400 @@
+"""Storage of the response-time queue: the only SQL of the queue lives here, behind `QueueStore`.
+
+One module so that a team server can swap SQLite for PostgreSQL later without touching routes or clock logic.
+
+Durability and concurrency choices (each for a stated failure):
+- WAL journal: readers (the tray's GET) never block the writer (the extension's track) and a crash mid-write
+  leaves the last committed state intact.
+- synchronous=FULL: every commit is fsynced before the API answers 200/201. In WAL mode NORMAL would already
+  survive `kill -9` of the server (committed pages sit in the OS cache), but not a power cut or an OS crash;
+  FULL costs one fsync per track/reply, which is nothing at human click rates, and makes "acknowledged means
+  stored" true for every kind of crash.
+- busy_timeout and `BEGIN IMMEDIATE` for every write: concurrent requests queue for the write lock instead of
+  failing with "database is locked", and a read-then-write (idempotent track, state change) cannot interleave.
+- UNIQUE(platform, post_id) with INSERT ... ON CONFLICT DO NOTHING: two processes or threads tracking the same
+  post at once still end with one row.
+- Connections come from a small pool (SQLite connections are cheap but not free, and the threaded server starts
+  a thread per request).
+- `schema_version` plus an ordered list of migrations, applied in one transaction at open; a database written by
+  a newer version is refused rather than misread.
+
+Instants are stored as REAL epoch seconds (UTC): ordering and comparisons in SQL are then exact and cheap.
+"""
+from __future__ import annotations
+
+import json
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+# Ordered migrations: (version, statements). Never edit a released one; append a new version instead.
+MIGRATIONS: list[tuple[int, list[str]]] = [
+    (1, [
+        """CREATE TABLE items (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            platform TEXT NOT NULL,
+            post_id TEXT NOT NULL,
+            url TEXT,
+            author_handle TEXT,
+            author_name TEXT,
+            text TEXT NOT NULL,
+            lang TEXT,
+            intent TEXT,
+            severity TEXT,
+            pack TEXT,
+            pack_version TEXT,
+            created_at REAL,
+            first_seen REAL NOT NULL,
+            started_at REAL NOT NULL,
+            target_minutes REAL NOT NULL,
+            due_soon_fraction REAL NOT NULL,
+            hours_json TEXT,
+            due_soon_at REAL NOT NULL,
+            deadline REAL NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'first',
+            thread_key TEXT,
+            prev_id INTEGER REFERENCES items(id),
+            replied_at REAL,
+            dismissed_at REAL,
+            snoozed_until REAL,
+            notified INTEGER NOT NULL DEFAULT 0,
+            updated_at REAL NOT NULL,
+            UNIQUE (platform, post_id)
+        )""",
+        "CREATE INDEX items_open_deadline ON items(deadline) WHERE replied_at IS NULL AND dismissed_at IS NULL",
+        "CREATE INDEX items_deadline ON items(deadline)",
+        "CREATE INDEX items_thread ON items(thread_key, started_at)",
+        "CREATE INDEX items_started ON items(started_at)",
+    ]),
+    (2, [
+        """CREATE TABLE history (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            at REAL NOT NULL,
+            event TEXT NOT NULL,
+            detail TEXT
+        )""",
+        "CREATE INDEX history_item ON history(item_id, id)",
+    ]),
+    (3, [
+        # Covers the per-state counts (the tray's badge) so they scan a narrow index, not the posts' text.
+        "CREATE INDEX items_state ON items(replied_at, dismissed_at, snoozed_until, deadline, due_soon_at, platform)",
+    ]),
+]
+LATEST = MIGRATIONS[-1][0]
+
+# The state of a row at :now, in SQL; `sla.state_at` is the same rule in Python (tests keep them in step).
+STATE_SQL = """CASE
+    WHEN replied_at IS NOT NULL THEN 'replied'
+    WHEN dismissed_at IS NOT NULL THEN 'dismissed'
+    WHEN snoozed_until > :now THEN 'snoozed'
+    WHEN deadline <= :now THEN 'overdue'
+    WHEN due_soon_at <= :now THEN 'due_soon'
+    ELSE 'waiting' END"""
+OPEN_SQL = "replied_at IS NULL AND dismissed_at IS NULL"
+ACTIVE = ("waiting", "due_soon", "overdue", "snoozed")
+COLUMNS = ("platform", "post_id", "url", "author_handle", "author_name", "text", "lang", "intent", "severity",
+           "pack", "pack_version", "created_at", "first_seen", "started_at", "target_minutes", "due_soon_fraction",
+           "hours_json", "due_soon_at", "deadline", "kind", "thread_key", "prev_id", "replied_at", "dismissed_at",
+           "snoozed_until", "notified", "updated_at")
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used (e.g. written by a newer version)."""
+
+
+Row = dict[str, Any]
+
+
+def migrate(conn: sqlite3.Connection, upto: int = LATEST) -> int:
+    """Bring the schema to version `upto` in one transaction; returns the version found before."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
+        found = int(row[0]) if row else 0
+        if row is None:
+            conn.execute("INSERT INTO schema_version (version) VALUES (0)")
+        if found > LATEST:
+            raise StoreError(f"the queue database has schema version {found}, newer than this Reply Desk "
+                             f"understands ({LATEST}); upgrade Reply Desk or use another data folder")
+        for version, statements in MIGRATIONS:
+            if found < version <= upto:
+                for sql in statements:
+                    conn.execute(sql)
+                conn.execute("UPDATE schema_version SET version = ?", (version,))
+        conn.execute("COMMIT")
+        return found
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """A connection with the pragmas every user of the queue database needs."""
+    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+class QueueStore:
+    """Tracked posts and their state changes in one SQLite file (see the module doc for why it is safe)."""
+
+    def __init__(self, path: Path | str, pool_size: int = 8) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
+        self._pool_size = pool_size
+        self._closed = False
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        with self._conn() as conn:
+            migrate(conn)
+
+    # -- connections -------------------------------------------------------------------------------------------
+    @contextmanager
+    def _conn(self) -> Iterator[sqlite3.Connection]:
+        if self._closed:
+            raise StoreError("the queue store is closed")
+        try:
+            conn = self._pool.get_nowait()
+        except queue.Empty:
+            conn = connect(self.path)
+            with self._all_lock:
+                self._all.append(conn)
+        try:
+            yield conn
+        finally:
+            if self._closed or self._pool.qsize() >= self._pool_size:
+                self._discard(conn)
+            else:
+                self._pool.put(conn)
+
+    def _discard(self, conn: sqlite3.Connection) -> None:
+        with self._all_lock:
+            if conn in self._all:
+                self._all.remove(conn)
+        conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction that holds the write lock from its first statement."""
+        with self._conn() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Checkpoint the WAL into the main file and close every connection."""
+        if self._closed:
+            return
+        try:
+            with self._conn() as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            pass
+        self._closed = True
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+
+    def schema_version(self) -> int:
+        with self._conn() as conn:
+            return int(conn.execute("SELECT version FROM schema_version").fetchone()[0])
+
+    # -- writes ------------------------------------------------------------------------------------------------
+    def insert(self, row: Row, link: Callable[[Row | None], Row] | None = None) -> tuple[Row, bool]:
+        """Track a post: (stored row, created?). Idempotent per (platform, post_id), even across processes.
+
+        `link(previous)` runs inside the write transaction with the latest earlier item of the same thread
+        (or None) and returns fields to add (kind, prev_id): the queue's next-response rule, race-free.
+        """
+        with self._write() as conn:
+            found = conn.execute("SELECT * FROM items WHERE platform = ? AND post_id = ?",
+                                 (row["platform"], row["post_id"])).fetchone()
+            if found is not None:
+                return dict(found), False
+            row = dict(row)
+            if link is not None:
+                prev = None
+                if row.get("thread_key"):
+                    prev = conn.execute("SELECT * FROM items WHERE thread_key = ? ORDER BY started_at DESC, id DESC "
+                                        "LIMIT 1", (row["thread_key"],)).fetchone()
+                row.update(link(dict(prev) if prev is not None else None))
+            cols = [c for c in COLUMNS if c in row]
+            cur = conn.execute(
+                f"INSERT INTO items ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
+                "ON CONFLICT (platform, post_id) DO NOTHING", [row[c] for c in cols])
+            if cur.rowcount == 0:  # another writer won between our SELECT and INSERT (another process)
+                found = conn.execute("SELECT * FROM items WHERE platform = ? AND post_id = ?",
+                                     (row["platform"], row["post_id"])).fetchone()
+                return dict(found), False
+            item_id = cur.lastrowid
+            conn.execute("INSERT INTO history (item_id, at, event, detail) VALUES (?, ?, 'tracked', ?)",
+                         (item_id, row["updated_at"], json.dumps({"kind": row.get("kind", "first")})))
+            return dict(conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()), True
+
+    def insert_many(self, rows: Sequence[Row]) -> int:
+        """Bulk import in one transaction (benchmarks, imports); existing posts are skipped. Returns rows added."""
+        added = 0
+        with self._write() as conn:
+            for row in rows:
+                cols = [c for c in COLUMNS if c in row]
+                cur = conn.execute(
+                    f"INSERT INTO items ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
+                    "ON CONFLICT (platform, post_id) DO NOTHING", [row[c] for c in cols])
+                if cur.rowcount:
+                    added += 1
+                    conn.execute("INSERT INTO history (item_id, at, event) VALUES (?, ?, 'tracked')",
+                                 (cur.lastrowid, row["updated_at"]))
+        return added
+
+    def change(self, item_id: int, decide: Callable[[Row], tuple[str, Row] | None]) -> tuple[Row, bool] | None:
+        """Apply a state change atomically: (row after, changed?), or None for an unknown id.
+
+        `decide(current)` returns (event name, fields to set), None for "nothing to do" (an idempotent repeat),
+        or raises to refuse; it runs inside the write transaction, so two agents cannot both win a conflict.
+        """
+        with self._write() as conn:
+            found = conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
+            if found is None:
+                return None
+            verdict = decide(dict(found))
+            if verdict is None:
+                return dict(found), False
+            event, fields = verdict
+            sets = ", ".join(f"{k} = ?" for k in fields)
+            conn.execute(f"UPDATE items SET {sets} WHERE id = ?", [*fields.values(), item_id])
+            conn.execute("INSERT INTO history (item_id, at, event, detail) VALUES (?, ?, ?, ?)",
+                         (item_id, fields.get("updated_at", time.time()), event,
+                          json.dumps({k: v for k, v in fields.items() if k != "updated_at"})))
+            return dict(conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()), True
+
+    def set_notified(self, item_id: int, level: int, expect_below: int | None = None) -> bool:
+        """Record the notification level reached; with expect_below, only if still lower (exactly-once)."""
+        with self._write() as conn:
+            if expect_below is None:
+                cur = conn.execute("UPDATE items SET notified = ? WHERE id = ?", (level, item_id))
+            else:
+                cur = conn.execute("UPDATE items SET notified = ? WHERE id = ? AND notified < ?",
+                                   (level, item_id, expect_below))
+            return cur.rowcount == 1
+
+    def catch_up(self, levels: Sequence[tuple[int, int]], now: float) -> None:
+        """At start-up, in one transaction: record crossings that happened while the server was down as
+        notified (nobody was connected to hear them) and clear snoozes that ended meanwhile."""
+        with self._write() as conn:
+            conn.executemany("UPDATE items SET notified = ? WHERE id = ? AND notified < ?",
+                             [(level, item_id, level) for item_id, level in levels])
+            conn.execute(f"UPDATE items SET snoozed_until = NULL WHERE {OPEN_SQL} AND snoozed_until <= ?", (now,))
+
+    # -- reads -------------------------------------------------------------------------------------------------
+    def get(self, item_id: int) -> Row | None:
+        with self._conn() as conn:
+            found = conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
+            return dict(found) if found is not None else None
+
+    def get_by_post(self, platform: str, post_id: str) -> Row | None:
+        with self._conn() as conn:
+            found = conn.execute("SELECT * FROM items WHERE platform = ? AND post_id = ?",
+                                 (platform, post_id)).fetchone()
+            return dict(found) if found is not None else None
+
+    def _where(self, states: Sequence[str] | None, platform: str | None) -> tuple[str, dict[str, Any]]:
+        clauses: list[str] = []
+        params: dict[str, Any] = {}
+        if states is not None and set(states) == set(ACTIVE):
+            clauses.append(OPEN_SQL)  # open is exactly the active states: the partial index answers alone
+        elif states is not None:
+            if set(states) <= set(ACTIVE):
+                clauses.append(OPEN_SQL)  # lets SQLite use the partial index of open items
+            names = [f":s{i}" for i in range(len(states))]
+            clauses.append(f"({STATE_SQL}) IN ({', '.join(names)})")
+            params.update({f"s{i}": s for i, s in enumerate(states)})
+        if platform:
+            clauses.append("platform = :platform")
+            params["platform"] = platform
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def list(self, now: float, states: Sequence[str] | None = None, platform: str | None = None,
+             limit: int = 200, offset: int = 0, with_counts: bool = False) -> tuple[list[Row], int] | \
+            tuple[list[Row], int, dict[str, int]]:
+        """Items in the given states at `now`, by deadline (then id), one page, and how many match in all;
+        with_counts adds the per-state counts (and takes the total from them: one scan instead of two)."""
+        where, params = self._where(states, platform)
+        params.update(now=now, limit=limit, offset=offset)
+        # Open items walk the partial deadline index in order and stop at the page's end: no sort of 10,000 rows.
+        index = "items_open_deadline" if OPEN_SQL in where else "items_deadline"
+        with self._conn() as conn:
+            rows = [dict(r) for r in conn.execute(
+                f"SELECT * FROM items INDEXED BY {index}{where} ORDER BY deadline, id LIMIT :limit OFFSET :offset",
+                params)]
+            if with_counts:
+                counts = self._counts(conn, now, platform)
+                total = sum(counts.values()) if states is None else sum(counts[s] for s in states)
+                return rows, total, counts
+            total = conn.execute(f"SELECT count(*) FROM items{where}", params).fetchone()[0]
+        return rows, int(total)
+
+    def counts(self, now: float, platform: str | None = None) -> dict[str, int]:
+        """How many items are in each state at `now` (the tray's badge numbers)."""
+        with self._conn() as conn:
+            return self._counts(conn, now, platform)
+
+    @staticmethod
+    def _counts(conn: sqlite3.Connection, now: float, platform: str | None) -> dict[str, int]:
+        where = " WHERE platform = :platform" if platform else ""
+        got = conn.execute(f"SELECT {STATE_SQL} AS state, count(*) FROM items INDEXED BY items_state{where} "
+                           "GROUP BY state", {"now": now, "platform": platform}).fetchall()
+        out = dict.fromkeys(("waiting", "due_soon", "overdue", "snoozed", "replied", "dismissed"), 0)
+        out.update({r[0]: int(r[1]) for r in got})
+        return out
+
+    def open_items(self) -> list[Row]:
+        """Every open item's scheduling fields (the scheduler's start-up load)."""
+        with self._conn() as conn:
+            return [dict(r) for r in conn.execute(
+                f"SELECT id, due_soon_at, deadline, snoozed_until, notified FROM items WHERE {OPEN_SQL}")]
+
+    def started_between(self, since: float, until: float, platform: str | None = None) -> list[Row]:
+        """Items whose clock started in [since, until) (the stats' population)."""
+        sql = ("SELECT id, platform, kind, started_at, deadline, replied_at, dismissed_at, hours_json FROM items "
+               "WHERE started_at >= ? AND started_at < ?")
+        args: list[Any] = [since, until]
+        if platform:
+            sql += " AND platform = ?"
+            args.append(platform)
+        with self._conn() as conn:
+            return [dict(r) for r in conn.execute(sql + " ORDER BY started_at", args)]
+
+    def overdue_now(self, now: float, platform: str | None = None) -> int:
+        sql = (f"SELECT count(*) FROM items WHERE {OPEN_SQL} AND deadline <= ? "
+               "AND (snoozed_until IS NULL OR snoozed_until <= ?)")
+        args: list[Any] = [now, now]
+        if platform:
+            sql += " AND platform = ?"
+            args.append(platform)
+        with self._conn() as conn:
+            return int(conn.execute(sql, args).fetchone()[0])
+
+    def history(self, item_id: int) -> list[Row]:
+        with self._conn() as conn:
+            return [dict(r) for r in conn.execute(
+                "SELECT at, event, detail FROM history WHERE item_id = ? ORDER BY id", (item_id,))]

@@ -1,0 +1,227 @@
+"""The tray's picture of the queue, built only from the server's /ws events (pure: no I/O, no clock of its own).
+
+The server owns the states (waiting, due soon, overdue): the tray never promotes a post by itself, it only counts
+the minutes down locally from each deadline between events, so the icon stays current without polling.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+#: States of posts the tray tracks (replied and dismissed posts leave the queue).
+ACTIVE_STATES = ("waiting", "due_soon", "overdue", "snoozed")
+#: States that make a post "waiting for an answer" (snoozed posts are parked on purpose).
+URGENT_STATES = ("waiting", "due_soon", "overdue")
+#: How urgent each state is; the icon takes its color from the most urgent post.
+LEVEL_RANK = {"snoozed": 0, "waiting": 1, "due_soon": 2, "overdue": 3}
+PLATFORM_NAMES = {"x": "X", "facebook": "Facebook"}
+
+
+def parse_time(value: Any) -> float | None:
+    """ISO-8601 (with Z or an offset) to epoch seconds; None when missing or malformed."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+@dataclass(frozen=True)
+class Item:
+    """One tracked post, reduced to what the tray shows."""
+
+    id: str
+    platform: str
+    url: str
+    customer: str
+    intent: str
+    severity: str
+    deadline: float  # epoch seconds, on the server's clock
+    state: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> Item | None:
+        """A QueueItem from the server, or None when it lacks what the tray needs (never raises)."""
+        if not isinstance(data, dict) or data.get("id") in (None, ""):
+            return None
+        deadline = parse_time(data.get("deadline"))
+        state = data.get("state")
+        if deadline is None or not isinstance(state, str):
+            return None
+        author = data.get("author") if isinstance(data.get("author"), dict) else {}
+        customer = data.get("customer") or author.get("name") or (
+            f"@{author['handle']}" if author.get("handle") else "") or "someone"
+        return cls(id=str(data["id"]), platform=str(data.get("platform") or ""), url=str(data.get("url") or ""),
+                   customer=str(customer), intent=str(data.get("intent") or "post"),
+                   severity=str(data.get("severity") or "normal"), deadline=deadline, state=state)
+
+    @property
+    def platform_name(self) -> str:
+        return PLATFORM_NAMES.get(self.platform, self.platform or "?")
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """A post that the server says just became due soon or overdue."""
+
+    item: Item
+    level: str  # "due_soon" | "overdue"
+
+
+@dataclass
+class QueueState:
+    """Tracked posts by id, whether the tray is connected, and the server's clock offset."""
+
+    items: dict[str, Item] = field(default_factory=dict)
+    connected: bool = False
+    ever_connected: bool = False
+    clock_offset: float = 0.0  # server time minus local time, seconds
+    version: int = 0  # bumped on every structural change (menu rebuilds key on it)
+
+    def set_connected(self, connected: bool) -> None:
+        if connected != self.connected:
+            self.connected = connected
+            self.version += 1
+        if connected:
+            self.ever_connected = True
+
+    def apply(self, event: dict[str, Any], now: float) -> list[Crossing]:
+        """Fold one /ws event into the state; return the crossings it reports (for the notification policy).
+
+        Unknown or malformed events are ignored: a newer server must not crash an older tray.
+        """
+        kind = event.get("type")
+        if kind == "queue":
+            change = event.get("change")
+            if change is None and isinstance(event.get("items"), list):
+                return self.replace(event["items"], now, event.get("server_time"))
+            if change == "upsert":
+                return self._upsert(event.get("item"))
+            if change == "remove" and event.get("id") is not None:
+                if self.items.pop(str(event["id"]), None) is not None:
+                    self.version += 1
+            return []
+        if kind in ("due_soon", "overdue"):
+            crossings = self._upsert(event.get("item"))
+            item = Item.from_json(event.get("item"))
+            if item is not None and not any(c.item.id == item.id and c.level == kind for c in crossings):
+                crossings.append(Crossing(self.items.get(item.id, item), kind))
+            return crossings
+        return []
+
+    def replace(self, raw_items: list[Any], now: float, server_time: Any = None) -> list[Crossing]:
+        """A full snapshot (on connect, or after a resync): replaces everything; reports posts already late."""
+        parsed = [Item.from_json(d) for d in raw_items]
+        self.items = {i.id: i for i in parsed if i is not None and i.state in ACTIVE_STATES}
+        server_now = parse_time(server_time)
+        if server_now is not None:
+            # Only a real skew counts; the event's own travel time (milliseconds) would make 60:00 read 61.
+            skew = server_now - now
+            self.clock_offset = skew if abs(skew) > 2.0 else 0.0
+        self.version += 1
+        return [Crossing(i, i.state) for i in self.items.values() if i.state in ("due_soon", "overdue")]
+
+    def _upsert(self, raw: Any) -> list[Crossing]:
+        item = Item.from_json(raw)
+        if item is None:
+            return []
+        old = self.items.get(item.id)
+        if item.state not in ACTIVE_STATES:
+            if self.items.pop(item.id, None) is not None:
+                self.version += 1
+            return []
+        self.items[item.id] = item
+        if old != item:
+            self.version += 1
+        # A known post changing state is a crossing even if its due_soon/overdue event was lost; a post that is
+        # first seen already late is not (the server does not alert for crossings before tracking either).
+        if item.state in ("due_soon", "overdue") and old is not None and old.state != item.state:
+            return [Crossing(item, item.state)]
+        return []
+
+    def sorted_items(self) -> list[Item]:
+        """Tracked posts by deadline (the order of the menu)."""
+        return sorted(self.items.values(), key=lambda i: (i.deadline, i.id))
+
+    def seconds_left(self, item: Item, now: float) -> float:
+        return item.deadline - (now + self.clock_offset)
+
+
+def minutes_left(seconds: float) -> int:
+    """Whole minutes shown for a time left: 0:30 left shows 1, an overdue post shows its minutes late (>= 0)."""
+    # Half a second of slack, so a fresh 60-minute target reads 60, not 61, while the event is in flight.
+    return math.ceil((seconds - 0.5) / 60) if seconds > 0.5 else math.floor(-min(seconds, 0) / 60)
+
+
+def time_text(seconds: float, state: str | None = None) -> str:
+    """'12m left', '1h 05m left', 'due now', 'overdue 12m' (the words of the menu and the tooltip)."""
+    if state == "overdue" or seconds <= -60:
+        late = max(0, math.floor(-seconds / 60))
+        return f"overdue {_hm(late)}"
+    if seconds <= 0.5:
+        return "due now"
+    return f"{_hm(minutes_left(seconds))} left"
+
+
+def _hm(minutes: int) -> str:
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, mins = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {mins:02d}m"
+    return f"{hours // 24}d {hours % 24}h"
+
+
+@dataclass(frozen=True)
+class IconState:
+    """Everything the icon and its tooltip show; equal states draw equal icons (so redraws can be skipped)."""
+
+    level: str  # "offline" | "idle" | "waiting" | "due_soon" | "overdue"
+    minutes: int | None  # minutes left (or late, when overdue) on the most urgent post
+    count: int  # posts waiting for an answer
+    tooltip: str
+
+
+def most_urgent(state: QueueState) -> Item | None:
+    """The post to show: the highest state (overdue > due soon > waiting), then the earliest deadline."""
+    urgent = [i for i in state.items.values() if i.state in URGENT_STATES]
+    if not urgent:
+        return None
+    return min(urgent, key=lambda i: (-LEVEL_RANK[i.state], i.deadline, i.id))
+
+
+def icon_state(state: QueueState, now: float) -> IconState:
+    """What the icon should show at local time `now`."""
+    count = sum(1 for i in state.items.values() if i.state in URGENT_STATES)
+    snoozed = len(state.items) - count
+    if not state.connected:
+        why = "disconnected, reconnecting" if state.ever_connected else "connecting to the server"
+        known = f"; last known: {count} waiting" if state.ever_connected and count else ""
+        return IconState("offline", None, count, f"Reply Desk: {why}{known}")
+    top = most_urgent(state)
+    if top is None:
+        extra = f" ({snoozed} snoozed)" if snoozed else ""
+        return IconState("idle", None, 0, f"Reply Desk: no posts waiting{extra}")
+    secs = state.seconds_left(top, now)
+    posts = "post" if count == 1 else "posts"
+    words = {"overdue": "is overdue", "due_soon": "is due soon", "waiting": "is next"}[top.state]
+    when = time_text(secs, top.state)
+    tooltip = (f"Reply Desk: {count} {posts} waiting. {top.customer} on {top.platform_name} ({top.intent}) "
+               f"{words}: {when}.")
+    return IconState(top.state, minutes_left(secs), count, tooltip)
+
+
+def next_change_in(state: QueueState, now: float, cap: float = 60.0) -> float:
+    """Seconds until the icon's minute changes, so the tray sleeps until then (menu lines refresh on `cap`)."""
+    top = most_urgent(state) if state.connected else None
+    if top is None:
+        return cap
+    rem = (state.seconds_left(top, now) - 0.5) % 60.0  # the shown minute changes when this crosses 0
+    wait = rem if rem > 1e-3 else 60.0
+    return max(0.05, min(cap, wait + 0.01))

@@ -58,6 +58,9 @@ DEFAULT_LIMIT = 200  # a page of the queue: more than a desk can act on, small e
 MAX_LIMIT = 1000
 SNAPSHOT_LIMIT = 1000  # items in the /ws snapshot (most urgent first); "total" says how many are active
 MAX_SNOOZE = timedelta(days=7)
+# What item_json needs of a row when the rest of it is cached.
+CLOCK_COLUMNS = ("updated_at", "replied_at", "dismissed_at", "snoozed_until", "deadline", "due_soon_at", "hours_json")
+STATIC_CACHE_SIZE = 20_000  # QueueItem skeletons kept (a few MB): more than a desk's open posts
 MAX_STATS_DAYS = 400
 LEVEL = {"waiting": 0, "due_soon": 1, "overdue": 2}
 
@@ -104,23 +107,23 @@ class QueueService:
     def __init__(self, store: QueueStore, hub: Any, packs: Any, default_pack: str, clock: Any = time.time) -> None:
         self.store, self.hub, self.packs, self.default_pack, self.clock = store, hub, packs, default_pack, clock
         self.scheduler: Scheduler | None = None
+        self._static_cache: dict[tuple, tuple[dict[str, Any], tuple[Any, datetime, datetime, datetime | None]]] = {}
+        self._static_lock = threading.Lock()
 
     # -- the QueueItem shape -----------------------------------------------------------------------------------
     def item_json(self, row: Row, now: float | None = None, batch: Batch | None = None) -> dict[str, Any]:
         """A stored row as the API's QueueItem, with state and time left computed for `now`.
 
-        `batch` shares the business-hours arithmetic across a page of items (same `now`)."""
+        `batch` shares the business-hours arithmetic across a page of items (same `now`). The parts that only
+        change when the row does are built once per row version (`_static`): a page of 200 is then mostly
+        the clock arithmetic, which must be fresh for every request."""
         now = self.clock() if now is None else now
         now_dt = _dt(now)
         assert now_dt is not None
-        hours = _hours(row["hours_json"])
-        deadline, due_soon_at = _dt(row["deadline"]), _dt(row["due_soon_at"])
-        started = _dt(row["started_at"])
-        replied, dismissed, snoozed = _dt(row["replied_at"]), _dt(row["dismissed_at"]), _dt(row["snoozed_until"])
-        assert deadline and due_soon_at and started
-        state = sla.state_at(deadline, due_soon_at, now_dt, replied=replied is not None,
-                             dismissed=dismissed is not None, snoozed_until=snoozed)
-        stopped_at = replied or dismissed  # a closed item's clock is frozen where it stopped
+        static, times = self._static(row)
+        hours, deadline, started, stopped_at = times
+        state = sla.state_at(row["deadline"], row["due_soon_at"], now, replied=row["replied_at"] is not None,
+                             dismissed=row["dismissed_at"] is not None, snoozed_until=row["snoozed_until"])
         if stopped_at is None and hours is not None:
             line = (batch or Batch(now_dt, row["deadline"])).timeline(row["hours_json"], hours)
             left = line.value(deadline) - line.value(now_dt)
@@ -128,6 +131,36 @@ class QueueService:
         else:
             left = sla.seconds_left(deadline, stopped_at or now_dt, hours)
             running = stopped_at is None
+        item = dict(static)
+        item["state"] = state
+        item["seconds_left"] = round(left, 3)
+        item["waiting_seconds"] = round(((stopped_at or now_dt) - started).total_seconds(), 3)
+        item["clock_running"] = running
+        if state == "snoozed":
+            item["snoozed_until"] = sla.iso(_dt(row["snoozed_until"]))
+        return item
+
+    def page(self, rows: list[Row], now: float) -> list[dict[str, Any]]:
+        """QueueItems for a page of narrow rows (CLOCK_COLUMNS): full rows are read only for versions not cached."""
+        batch = Batch(_dt(now), min((r["deadline"] for r in rows), default=now))  # type: ignore[arg-type]
+        missing = [r["id"] for r in rows if self._static_key(r) not in self._static_cache]
+        full = self.store.get_many(missing) if missing else {}
+        return [self.item_json(full.get(r["id"], r), now, batch) for r in rows]
+
+    @staticmethod
+    def _static_key(row: Row) -> tuple:
+        return row["id"], row["updated_at"], row["replied_at"], row["dismissed_at"], row["snoozed_until"]
+
+    def _static(self, row: Row) -> tuple[dict[str, Any], tuple[Any, datetime, datetime, datetime | None]]:
+        """The QueueItem fields that depend on the stored row alone, cached per (id, version of the row)."""
+        key = self._static_key(row)
+        hit = self._static_cache.get(key)
+        if hit is not None:
+            return hit
+        hours = _hours(row["hours_json"])
+        deadline, started = _dt(row["deadline"]), _dt(row["started_at"])
+        replied, dismissed = _dt(row["replied_at"]), _dt(row["dismissed_at"])
+        assert deadline and started
         handle, name = row["author_handle"], row["author_name"]
         item: dict[str, Any] = {
             "id": row["id"],
@@ -143,11 +176,11 @@ class QueueService:
             "first_seen": sla.iso(_dt(row["first_seen"])),
             "started_at": sla.iso(started),
             "deadline": sla.iso(deadline),
-            "due_soon_at": sla.iso(due_soon_at),
-            "state": state,
-            "seconds_left": round(left, 3),
-            "waiting_seconds": round(((stopped_at or now_dt) - started).total_seconds(), 3),
-            "clock_running": running,
+            "due_soon_at": sla.iso(_dt(row["due_soon_at"])),
+            "state": None,
+            "seconds_left": None,
+            "waiting_seconds": None,
+            "clock_running": None,
             "target_minutes": _number(row["target_minutes"]),
             "business_hours": hours is not None,
             "response_seconds": None,
@@ -155,7 +188,7 @@ class QueueService:
             "within_target": None,
             "replied_at": sla.iso(replied),
             "dismissed_at": sla.iso(dismissed),
-            "snoozed_until": sla.iso(snoozed) if state == "snoozed" else None,
+            "snoozed_until": None,
             "pack": {"name": row["pack"], "version": row["pack_version"]},
             "kind": row["kind"],
             "thread_key": row["thread_key"],
@@ -165,7 +198,12 @@ class QueueService:
             item["response_seconds"] = round((replied - started).total_seconds(), 3)
             item["response_business_seconds"] = round(sla.business_seconds_between(started, replied, hours), 3)
             item["within_target"] = replied <= deadline
-        return item
+        hit = (item, (hours, deadline, started, replied or dismissed))
+        with self._static_lock:
+            if len(self._static_cache) >= STATIC_CACHE_SIZE:
+                self._static_cache.pop(next(iter(self._static_cache)))  # oldest first: dicts keep order
+            self._static_cache[key] = hit
+        return hit
 
     def publish(self, event: dict[str, Any]) -> None:
         event.setdefault("server_time", sla.iso(_dt(self.clock())))
@@ -322,17 +360,17 @@ class QueueService:
 
     def listing(self, states: list[str] | None, platform: str | None, limit: int, offset: int) -> dict[str, Any]:
         now = self.clock()
-        rows, total, counts = self.store.list(now, states, platform, limit, offset, with_counts=True)
-        batch = Batch(_dt(now), min((r["deadline"] for r in rows), default=now))  # type: ignore[arg-type]
-        return {"items": [self.item_json(r, now, batch) for r in rows], "total": total, "limit": limit,
+        rows, total, counts = self.store.list(now, states, platform, limit, offset, with_counts=True,
+                                              columns=CLOCK_COLUMNS)
+        return {"items": self.page(rows, now), "total": total, "limit": limit,
                 "offset": offset, "counts": counts, "server_time": sla.iso(_dt(now))}
 
     def snapshot(self) -> dict[str, Any]:
         """The /ws on-connect event: the active queue, most urgent first."""
         now = self.clock()
-        rows, total, counts = self.store.list(now, list(ACTIVE), None, SNAPSHOT_LIMIT, 0, with_counts=True)
-        batch = Batch(_dt(now), min((r["deadline"] for r in rows), default=now))  # type: ignore[arg-type]
-        return {"type": "queue", "items": [self.item_json(r, now, batch) for r in rows], "total": total,
+        rows, total, counts = self.store.list(now, list(ACTIVE), None, SNAPSHOT_LIMIT, 0, with_counts=True,
+                                              columns=CLOCK_COLUMNS)
+        return {"type": "queue", "items": self.page(rows, now), "total": total,
                 "truncated": total > len(rows), "counts": counts, "server_time": sla.iso(_dt(now))}
 
     def stats(self, since: float, until: float, platform: str | None, tz: str) -> dict[str, Any]:

@@ -33,6 +33,7 @@ STATES = ("waiting", "due_soon", "overdue", "replied", "dismissed", "snoozed")
 ACTIVE_STATES = ("waiting", "due_soon", "overdue", "snoozed")
 SEVERITIES = ("low", "normal", "high", "critical")
 DEFAULT_DUE_SOON_FRACTION = 0.25
+Instant = datetime | float  # an aware UTC datetime, or epoch seconds where the queue compares stored floats
 # The deadline search gives up after this many days without enough open time (a misconfigured pack, e.g. one
 # five-minute period a week and a 90-day target), instead of looping for ever.
 MAX_SEARCH_DAYS = 3660
@@ -319,9 +320,11 @@ class Clock:
         return deadline(self.started_at, self.target_minutes * (1 - self.due_soon_fraction), self.hours)
 
 
-def state_at(deadline_at: datetime, due_soon_at: datetime, now: datetime, *, replied: bool = False,
-             dismissed: bool = False, snoozed_until: datetime | None = None) -> str:
-    """The state from precomputed instants (the fast path the queue uses for thousands of items)."""
+def state_at(deadline_at: Instant, due_soon_at: Instant, now: Instant, *, replied: bool = False,
+             dismissed: bool = False, snoozed_until: Instant | None = None) -> str:
+    """The state from precomputed instants (the fast path the queue uses for thousands of items).
+
+    The instants are all aware datetimes or all epoch seconds: the queue compares its stored floats directly."""
     if replied:
         return "replied"
     if dismissed:

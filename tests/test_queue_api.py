@@ -331,6 +331,43 @@ def test_sql_state_matches_the_clock_logic(tmp_path: Path):
     store.close()
 
 
+def test_desk_wide_counts_equal_the_per_row_rule(tmp_path: Path):
+    """The badge counts come from index ranges without a platform filter and from the CASE with one; both must
+    say what the clock logic says for every row, snoozed and closed rows included."""
+    import random
+
+    rnd = random.Random(7)
+    store = QueueStore(tmp_path / "q.sqlite3")
+    for n in range(300):
+        start = T0 + rnd.randint(-7200, 0)
+        target = rnd.choice((900, 3600, 7200))
+        row = {"platform": rnd.choice(("x", "facebook")), "post_id": str(n), "text": "t", "first_seen": start,
+               "started_at": start, "target_minutes": target / 60, "due_soon_fraction": 0.25,
+               "due_soon_at": start + target * 0.75, "deadline": start + target, "updated_at": start}
+        pick = rnd.random()
+        if pick < 0.15:
+            row["replied_at"] = start + 60
+        elif pick < 0.25:
+            row["dismissed_at"] = start + 60
+        elif pick < 0.35:
+            row["snoozed_until"] = T0 + rnd.randint(-1800, 1800)
+        store.insert(row)
+    for now in (T0 - 3600, T0, T0 + 900, T0 + 3600, T0 + 9000):
+        def by_rule(platform: str | None, now: float = now) -> dict[str, int]:
+            rows, _ = store.list(now, None, platform, limit=1000)
+            dt = lambda x: datetime.fromtimestamp(x, UTC) if x is not None else None  # noqa: E731
+            out = dict.fromkeys(sla.STATES, 0)
+            for r in rows:
+                out[sla.state_at(dt(r["deadline"]), dt(r["due_soon_at"]), dt(now), replied=r["replied_at"] is not None,
+                                 dismissed=r["dismissed_at"] is not None, snoozed_until=dt(r["snoozed_until"]))] += 1
+            return out
+
+        assert store.counts(now) == by_rule(None), now
+        assert store.counts(now, "x") == by_rule("x"), now
+        assert sum(store.counts(now).values()) == 300
+    store.close()
+
+
 # -- stats -------------------------------------------------------------------------------------------------------
 def test_stats(desk: Desk):
     # Five X posts tracked at T0 - 60 min; replied after 10, 20, 30, 50 and 90 minutes (target 60).

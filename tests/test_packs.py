@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -174,7 +175,7 @@ def test_name_mismatch() -> None:
 
 @pytest.mark.parametrize("bad", ["../../etc/passwd", "..", "a/b", "Default", "", ".hidden", "x" * 60, "def ault"])
 def test_bad_names_are_rejected(packs_dir: Path, bad: str) -> None:
-    store = PackStore(packs_dir)
+    store = PackStore(packs_dir, recheck_seconds=0)
     with pytest.raises(PackError):
         store.get(bad)
     with pytest.raises(PackError):
@@ -193,7 +194,7 @@ def test_bad_file_names_are_rejected() -> None:
 # --- a bad edit never reaches agents --------------------------------------------------------------------------
 
 def test_broken_edit_keeps_last_good_pack_live(packs_dir: Path, tmp_path: Path) -> None:
-    store = PackStore(packs_dir, good_dir=tmp_path / "good")
+    store = PackStore(packs_dir, good_dir=tmp_path / "good", recheck_seconds=0)
     seen: list[str] = []
     store.listeners.append(lambda name, pack: seen.append(pack.digest) if name == "default" else None)
     good = store.get("default")
@@ -216,24 +217,24 @@ def test_broken_edit_keeps_last_good_pack_live(packs_dir: Path, tmp_path: Path) 
 
 def test_restart_over_broken_file_serves_last_good_snapshot(packs_dir: Path, tmp_path: Path) -> None:
     good_dir = tmp_path / "good"
-    first = PackStore(packs_dir, good_dir=good_dir)
+    first = PackStore(packs_dir, good_dir=good_dir, recheck_seconds=0)
     good = first.get("skyway")
     assert (good_dir / "skyway" / "pack.toml").is_file()
     intents = packs_dir / "skyway" / "intents.toml"
     bump(intents, intents.read_text() + "\n[intents.complaint]\nacknowledge = []\n")
-    second = PackStore(packs_dir, good_dir=good_dir)  # the server restarts
+    second = PackStore(packs_dir, good_dir=good_dir, recheck_seconds=0)  # the server restarts
     served = second.get("skyway")
     assert served.digest == good.digest and served.data == good.data
     assert second.errors["skyway"].file == "intents.toml"
     # without a snapshot there is nothing good to serve: a clear KeyError naming the problem
-    third = PackStore(packs_dir, good_dir=tmp_path / "empty")
+    third = PackStore(packs_dir, good_dir=tmp_path / "empty", recheck_seconds=0)
     with pytest.raises(KeyError) as info:
         third.get("skyway")
     assert "intents.toml" in str(info.value)
 
 
 def test_write_validates_before_touching_disk(packs_dir: Path, tmp_path: Path) -> None:
-    store = PackStore(packs_dir, good_dir=tmp_path / "good")
+    store = PackStore(packs_dir, good_dir=tmp_path / "good", recheck_seconds=0)
     before = read_files(packs_dir / "default")
     with pytest.raises(PackError):
         store.write("default", edit(before, "pack.toml", "limit = 280", "limit = 5"))
@@ -244,14 +245,26 @@ def test_write_validates_before_touching_disk(packs_dir: Path, tmp_path: Path) -
 
 
 def test_missing_pack_is_a_key_error(packs_dir: Path) -> None:
-    store = PackStore(packs_dir)
+    store = PackStore(packs_dir, recheck_seconds=0)
     with pytest.raises(KeyError):
         store.get("nosuchpack")
     assert store.names() == ["default", "skyway"]
 
 
 def test_unchanged_pack_is_served_from_memory(packs_dir: Path) -> None:
-    store = PackStore(packs_dir)
+    store = PackStore(packs_dir, recheck_seconds=0)
     first = store.get("default")
     for _ in range(5):
         assert store.get("default") is first  # not re-parsed while its files are unchanged
+
+
+def test_hand_edits_are_noticed_after_the_recheck_interval(packs_dir: Path) -> None:
+    """Files are looked at once per interval, not on every suggestion; an edit by hand shows after it."""
+    store = PackStore(packs_dir, recheck_seconds=0.2)
+    before = store.get("default")
+    pack_toml = packs_dir / "default" / "pack.toml"
+    bump(pack_toml, pack_toml.read_text().replace('version = ', 'version = "9.9" #', 1))
+    assert store.get("default") is before  # within the interval: the cached pack, no stat
+    time.sleep(0.3)
+    after = store.get("default")
+    assert after is not before and after.version == "9.9"

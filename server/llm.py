@@ -310,13 +310,11 @@ def _luhn(digits: str) -> bool:
 
 
 def weighted_length(text: str, platform: str) -> int:
+    """Length as the channel counts it: X's weighted count (the tone check's), plain characters elsewhere."""
     if platform == "x":
-        try:
-            from twitter_text import parse_tweet
+        from server import tone
 
-            return int(parse_tweet(text).weightedLength)
-        except Exception:  # pragma: no cover - the library is a dependency; length is then approximate
-            return len(text)
+        return tone.weighted_length(text)
     return len(text)
 
 
@@ -391,9 +389,9 @@ def _echo_source(system_prompt: str) -> str:
     return "\n".join(line for line in system_prompt.splitlines() if not line.startswith(BANNED_RULE))
 
 
-def tone_block_findings(text: str, post: dict[str, Any], pack: Any, facts: dict[str, Any], system_prompt: str
-                        ) -> list[dict[str, Any]]:
-    """Block-level findings of the shared tone check (given the system prompt when it accepts one)."""
+def tone_report(text: str, post: dict[str, Any], pack: Any, facts: dict[str, Any], system_prompt: str
+                ) -> dict[str, Any]:
+    """The shared tone check of a reply, given the system prompt (when it accepts one) for its prompt-leak rule."""
     from server import tone
 
     fn = tone.check
@@ -405,8 +403,7 @@ def tone_block_findings(text: str, post: dict[str, Any], pack: Any, facts: dict[
     kwargs: dict[str, Any] = {"pack": pack, "post": post, "analysis": facts}
     if _TONE_KW[fn]:
         kwargs["system_prompt"] = _echo_source(system_prompt)
-    report = fn(text, post["platform"], **kwargs)
-    return [f for f in report.get("findings", []) if f.get("severity") == "block"]
+    return fn(text, post["platform"], **kwargs)
 
 
 def required_signature(pack: Any, options: dict[str, Any]) -> str | None:
@@ -420,15 +417,26 @@ def guard(text: str, post: dict[str, Any], pack: Any, facts: dict[str, Any], sys
           echo: EchoIndex | None = None, finish_reason: str | None = None, options: dict[str, Any] | None = None
           ) -> list[dict[str, Any]]:
     """Every block-level finding for an LLM reply: the tone check's plus the guard's own floor, one per rule+span."""
+    return guard_report(text, post, pack, facts, system_prompt, echo, finish_reason, options)[0]
+
+
+def guard_report(text: str, post: dict[str, Any], pack: Any, facts: dict[str, Any], system_prompt: str,
+                 echo: EchoIndex | None = None, finish_reason: str | None = None,
+                 options: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """guard's findings and the tone report they came from: a reply that passes carries that report to the
+    agent (it is the one suggest would compute again: same text, pack, post and analysis, and no prompt leak)."""
     echo = echo or EchoIndex(system_prompt, (pack.data.get("tone") or {}).get("banned_phrases") or ())
     found = own_findings(text, post["platform"], pack, echo, finish_reason, required_signature(pack, options or {}))
     seen = {(f["rule"], tuple(f.get("span") or ())) for f in found}
-    for f in tone_block_findings(text, post, pack, facts, system_prompt):
+    report = tone_report(text, post, pack, facts, system_prompt)
+    for f in report.get("findings", []):
+        if f.get("severity") != "block":
+            continue
         key = (f.get("rule"), tuple(f.get("span") or ()))
         if key not in seen:
             seen.add(key)
             found.append(f)
-    return found
+    return found, report
 
 
 def repair_request(findings: list[dict[str, Any]], limit: int, platform: str) -> str:
@@ -539,8 +547,11 @@ class OpenAIEngine:
             try:
                 client = self._client(s)
                 remaining = max(0.05, deadline - time.monotonic())
-                params = {"model": s.model, "messages": messages, "temperature": s.temperature,
-                          "max_tokens": s.max_tokens, "timeout": remaining}
+                # The messages go in as the body's JSON as they are (extra_body is merged over the SDK's own
+                # body): they are plain strings already, and the SDK's TypedDict transform of the few-shot turns
+                # cost about 4 ms per request, half the server's own time before the first token.
+                params = {"model": s.model, "messages": [], "extra_body": {"messages": messages},
+                          "temperature": s.temperature, "max_tokens": s.max_tokens, "timeout": remaining}
                 if not stream:
                     resp = client.chat.completions.create(stream=False, **params)
                     choice = resp.choices[0]
@@ -634,18 +645,19 @@ class OpenAIEngine:
             text = clean_reply(raw)
             if not text:
                 return fallback("bad_response", "empty reply")
-            findings = guard(text, post, pack, facts, system_prompt, echo, finish, options)
+            findings, report = guard_report(text, post, pack, facts, system_prompt, echo, finish, options)
             if not findings:
-                return {"reply": text, "engine": "openai", "model": s.model}
+                return {"reply": text, "engine": "openai", "model": s.model, "tone": report}
             retry = [*messages, {"role": "assistant", "content": "(reply withheld)" if any(
                 f["rule"] in ("prompt_leak", "role_break") for f in findings) else text},
                 {"role": "user", "content": repair_request(findings, channel_limit(pack, post["platform"]),
                                                            post["platform"])}]
             raw2, finish2 = self.complete(s, retry, deadline, None)
             text2 = clean_reply(raw2)
-            findings2 = guard(text2, post, pack, facts, system_prompt, echo, finish2, options) if text2 else findings
+            findings2, report2 = guard_report(text2, post, pack, facts, system_prompt, echo, finish2, options) \
+                if text2 else (findings, None)
             if text2 and not findings2:
-                return {"reply": text2, "engine": "openai", "model": s.model, "repaired": True}
+                return {"reply": text2, "engine": "openai", "model": s.model, "repaired": True, "tone": report2}
             return fallback("guard_blocked", ", ".join(sorted({str(f.get("rule")) for f in findings2})))
         except LLMFailure as failure:
             return fallback(failure.reason, failure.detail)

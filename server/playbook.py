@@ -18,10 +18,9 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from twitter_text import parse_tweet
+from server.tone import weighted_length
 
 # Sentence kinds dropped to make room, first to last. Everything not listed here is essential.
 DROP_ORDER = ("emoji", "lighthearted", "closing", "warm", "empathy", "follow_up")
@@ -137,15 +136,10 @@ def formalize(text: str, extra: dict[str, str] | None = None) -> str:
     return text[:1].upper() + text[1:] if text and text[0].isalpha() else text
 
 
-@lru_cache(maxsize=4096)
-def _weighted(text: str) -> int:
-    return int(parse_tweet(text).weightedLength)
-
-
 def measure(text: str, channel: dict[str, Any]) -> int:
     """Length as the platform counts it: X weighs emoji/CJK as 2 and URLs as 23 (twitter-text's own rules)."""
     if channel.get("counting") == "twitter":
-        return _weighted(text)
+        return weighted_length(text)
     return len(text)
 
 

@@ -85,7 +85,9 @@ def suggest(post: dict[str, Any], pack: Pack, options: dict[str, Any], *, llm: A
         if key in result:
             answer[key] = result[key]
     answer["analysis"] = facts
-    answer["tone"] = tone.check(answer["reply"], post["platform"], pack=pack, post=post, analysis=facts)
+    # The LLM guard already checked the reply it let through; any other reply is checked here.
+    answer["tone"] = answer.get("tone") or tone.check(answer["reply"], post["platform"], pack=pack, post=post,
+                                                      analysis=facts)
     answer["pack"] = {"name": pack.name, "version": pack.version}
     answer["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return answer

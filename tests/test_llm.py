@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from server import analysis, create_app
+from server import analysis, create_app, tone
 from server.config import REPO_ROOT, Config
 from server.llm import (
     FALLBACK_REASONS,
@@ -74,10 +74,17 @@ def run(engine, post, pack, stream: bool, options=None):
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 def test_reply_from_the_model_streamed_and_not(fake, engine, post, pack, stream):
     out, deltas, _ = run(engine, post, pack, stream)
+    report = out.pop("tone")
     assert out == {"reply": DEFAULT_REPLY, "engine": "openai", "model": "fake-model"}
+    # The guard's tone report travels with the reply; it is exactly the one suggest would compute again.
+    assert report == tone.check(DEFAULT_REPLY, post["platform"], pack=pack, post=post,
+                                analysis=analysis.analyze(post, pack))
     body = fake.requests[-1]["body"]
     assert body["stream"] is stream
     assert body["model"] == "fake-model" and body["temperature"] == 0.4 and body["max_tokens"] == 200
+    # The whole conversation arrives, in order: system, the pack's worked examples, then the customer's post.
+    sent = build_messages(post, analysis.analyze(post, pack), pack, {})
+    assert body["messages"] == sent and len(sent) >= 4 and sent[0]["role"] == "system"
     assert fake.requests[-1]["authorization"] == "Bearer not-needed"  # a local server needs no key
     if stream:
         assert len(deltas) > 3 and "".join(deltas) == DEFAULT_REPLY
@@ -121,6 +128,7 @@ def test_stream_without_finish_is_bad_response(fake, engine, post, pack):
 def test_a_rule_breaking_reply_is_repaired_once_with_the_findings(fake, engine, post, pack):
     fake.script.extend([{"mode": "bad_reply"}, {"mode": "ok"}])
     out, _, _ = run(engine, post, pack, True)
+    assert out.pop("tone")["verdict"] != "block"
     assert out == {"reply": DEFAULT_REPLY, "engine": "openai", "model": "fake-model", "repaired": True}
     assert len(fake.requests) == 2
     repair = fake.requests[1]["body"]

@@ -22,6 +22,8 @@ from typing import Any
 
 from server.tone import weighted_length
 
+# Words of an apology: the reply makes one, not two in a row.
+APOLOGY = ("sorry", "apologi")
 # Sentence kinds dropped to make room, first to last. Everything not listed here is essential.
 DROP_ORDER = ("emoji", "lighthearted", "closing", "warm", "empathy", "follow_up")
 # How specific a placeholder is: a reply about "the refund we promised" beats "order 123" beats "the mixer".
@@ -231,9 +233,12 @@ class _Chooser:
         return not any(b in low for b in self.banned)
 
     def pick(self, slot: str, templates: list[str], ctx: dict[str, str], *, rotate: bool = False,
-             prefer: str | None = None, shortest: bool = False) -> str | None:
-        """One filled template; `prefer` is 'specific' (names the order/product) or 'generic'."""
+             prefer: str | None = None, shortest: bool = False, avoid: tuple[str, ...] = ()) -> str | None:
+        """One filled template; `prefer` is 'specific' (names the order/product) or 'generic'; templates that
+        contain an `avoid` word lose to those that do not (one apology reads sincere, two read scripted)."""
         filled = [(t, f) for t in templates if (f := _fill(t, ctx)) is not None and self.clean(f)]
+        if avoid:
+            filled = [(t, f) for t, f in filled if not any(a in f.lower() for a in avoid)] or filled
         if not filled:
             return None
         if prefer == "specific":
@@ -282,19 +287,21 @@ def _compose(post: dict[str, Any], analysis: dict[str, Any], data: dict[str, Any
         if text:
             out.append(Sentence(kind, text))
 
-    ack = chooser.pick("acknowledge", cfg["acknowledge"], ctx, rotate=True, shortest=shortest)
+    # A customer chasing an earlier answer is acknowledged by that: the follow-up line is the acknowledgement
+    # (it names them), instead of a second apology after the first.
+    follow = chooser.pick("follow_up", cfg["follow_up"], ctx, prefer="specific") \
+        if "follow_up" in cues and cfg.get("follow_up") else None
+    ack = follow or chooser.pick("acknowledge", cfg["acknowledge"], ctx, rotate=True, shortest=shortest)
     add("acknowledge", ack or _fill(FALLBACK_SENTENCE["acknowledge"], ctx))
     said_entity = _mentions_entity(ack or "", ctx)
-
-    if "follow_up" in cues and cfg.get("follow_up"):
-        add("follow_up", chooser.pick("follow_up", cfg["follow_up"], ctx, prefer="specific"))
+    apologised = APOLOGY if any(a in (ack or "").lower() for a in APOLOGY) else ()
     # Questions and requests get empathy only when the customer is upset; problems always do.
     calm = intent in ("question", "request", "praise") and severity in ("low", "normal") and \
         float(analysis.get("sentiment") or 0.0) > UPSET_SENTIMENT
     if intent not in ("abuse", "spam"):
         empathy = (cfg.get("empathy") or {}).get(severity) or []
         if empathy and not calm:
-            add("empathy", chooser.pick("empathy", empathy, ctx, shortest=shortest))
+            add("empathy", chooser.pick("empathy", empathy, ctx, shortest=shortest, avoid=apologised))
         if style_opt == "warmer" and cfg.get("warm"):
             add("warm", chooser.pick("warm", cfg["warm"], ctx))
         if analysis.get("lighthearted") and not formal and cfg.get("lighthearted"):

@@ -305,3 +305,14 @@ def test_suggest_endpoint_uses_the_engine_for_every_sample(client) -> None:
         assert other["reply"].endswith("-KM")
         if answer["analysis"]["intent"] in ("abuse", "spam"):
             assert answer["engage"] is False and answer["advice"]
+
+
+def test_one_apology_per_reply(packs) -> None:
+    """An apology reads sincere once and scripted twice ("I'm really sorry, Tom. I'm sorry the refund ...")."""
+    for pack in packs.values():
+        for post in SAMPLES:
+            for variant in range(4):
+                reply = reply_for(post, pack, variant=variant)[0]["reply"]
+                sentences = re.split(r"(?<=[.!?])\s+", reply)
+                apologies = [s for s in sentences if re.search(r"\bsorry\b|\bapologi", s, re.IGNORECASE)]
+                assert len(apologies) <= 1, (pack.name, variant, reply)

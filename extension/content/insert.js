@@ -74,12 +74,14 @@ export async function insertReply(adapter, el, text) {
 }
 
 /**
- * Watch for the agent sending the reply on the site: the site's send button clicked (or Enter in a Facebook
- * comment box, Ctrl/Cmd+Enter on X), confirmed when the box empties or leaves the page. Calls `onSent` once.
- * Returns a function that stops watching.
+ * Watch for the agent sending a reply on the site: the site's send button clicked (or Enter in a Facebook comment
+ * box, Ctrl/Cmd+Enter on X), confirmed when the box empties or leaves the page. `box` is the reply box, or a
+ * function that finds the post's reply box at the moment of sending, so a reply the agent typed or pasted into
+ * the site's box themselves (not through Insert) is noticed too. Calls `onSent(text)` once. Returns a function
+ * that stops watching.
  */
-export function watchSend(adapter, box, onSent, { maxMs = 30 * 60 * 1000 } = {}) {
-  const doc = box.ownerDocument;
+export function watchSend(adapter, box, onSent, { maxMs = 30 * 60 * 1000, doc = document } = {}) {
+  const find = typeof box === "function" ? box : () => box;
   let stopped = false;
   let confirming = false;
   const stop = () => {
@@ -88,24 +90,30 @@ export function watchSend(adapter, box, onSent, { maxMs = 30 * 60 * 1000 } = {})
     doc.removeEventListener("keydown", onKey, true);
     clearTimeout(giveUp);
   };
-  const confirm = async () => {
+  const confirm = async (target) => {
     if (confirming || stopped) return;
     confirming = true;
-    const sent = await waitFor(() => stopped || !box.isConnected || !squash(boxText(box)), 15000);
+    const text = squash(boxText(target));
+    const sent = await waitFor(() => stopped || !target.isConnected || !squash(boxText(target)), 15000);
     confirming = false;
     if (sent && !stopped) {
       stop();
-      onSent();
+      onSent(text);
     }
   };
+  const current = () => editable(find()) || find();
   function onClick(ev) {
-    const button = adapter.sendButton(box);
-    if (button && (ev.target === button || button.contains(ev.target)) && squash(boxText(box))) confirm();
+    const target = current();
+    if (!target) return;
+    const button = adapter.sendButton(target);
+    if (button && (ev.target === button || button.contains(ev.target)) && squash(boxText(target))) confirm(target);
   }
   function onKey(ev) {
-    if (ev.key !== "Enter" || !(ev.target === box || box.contains(ev.target))) return;
+    if (ev.key !== "Enter") return;
+    const target = current();
+    if (!target || !(ev.target === target || target.contains(ev.target))) return;
     const facebookSend = adapter.platform === "facebook" && !ev.shiftKey;
-    if ((facebookSend || ev.ctrlKey || ev.metaKey) && squash(boxText(box))) confirm();
+    if ((facebookSend || ev.ctrlKey || ev.metaKey) && squash(boxText(target))) confirm(target);
   }
   doc.addEventListener("click", onClick, true);
   doc.addEventListener("keydown", onKey, true);

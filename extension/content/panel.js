@@ -53,6 +53,9 @@ const TEMPLATE = `
 </section>`;
 
 let current = null;
+// Post element -> the watcher that notices a reply sent on the site. It outlives its panel (the agent may close
+// the panel and send later), and a new panel for the same post takes it over.
+const sendWatchers = new WeakMap();
 
 export function currentPanel() {
   return current;
@@ -124,6 +127,7 @@ class Panel {
     this.tick = setInterval(() => this.renderClock(), 1000);
     this.offQueue = onBroadcast((msg) => this.onBroadcast(msg));
     this.track();
+    this.watchSite();
     this.generate();
     this.onResize = () => this.place();
     window.addEventListener("resize", this.onResize);
@@ -134,15 +138,20 @@ class Panel {
 
   // ---------------------------------------------------------------- layout
 
-  /** Beside the post: to its right when there is room, else to its left, else over it under the action bar. */
+  /** Beside the post: to its right when there is room, else to its left; when neither side quite fits, against
+   * the edge of the roomier side (over the post's margin, not its words or its reply box); on a narrow window,
+   * over the post. */
   place() {
     const rect = this.el.getBoundingClientRect();
     const width = 370;
     const gap = 16;
     const vw = document.documentElement.clientWidth;
+    const roomRight = vw - 8 - rect.right - gap;
+    const roomLeft = rect.left - gap - 8;
     let left;
-    if (rect.right + gap + width <= vw - 8) left = rect.right + gap;
-    else if (rect.left - gap - width >= 8) left = rect.left - gap - width;
+    if (roomRight >= width) left = rect.right + gap;
+    else if (roomLeft >= width) left = rect.left - gap - width;
+    else if (Math.max(roomRight, roomLeft) >= width * 0.8) left = roomRight >= roomLeft ? vw - width - 8 : 8;
     else left = Math.max(8, Math.min(vw - width - 8, rect.left + 24));
     const height = this.host.offsetHeight || 560;
     const room = window.innerHeight - height - 8;
@@ -464,13 +473,22 @@ class Panel {
     if (!text) return;
     this.showError(null);
     try {
-      const box = await insertReply(this.adapter, this.el, text);
+      await insertReply(this.adapter, this.el, text);
       this.toast("Inserted: send it on the site");
-      if (this.stopWatch) this.stopWatch();
-      this.stopWatch = watchSend(this.adapter, box, () => this.markReplied("site"));
     } catch (err) {
       this.showError(err);
     }
+  }
+
+  /** Notice the agent sending a reply to this post on the site: inserted, pasted or typed in the site's box. */
+  watchSite() {
+    const old = sendWatchers.get(this.el);
+    if (old) old();
+    const stop = watchSend(this.adapter, () => this.adapter.replyBox(this.el), () => {
+      sendWatchers.delete(this.el);
+      this.markReplied("site");
+    });
+    sendWatchers.set(this.el, stop);
   }
 
   async copy() {
@@ -487,6 +505,9 @@ class Panel {
   async markReplied(how) {
     if (this.replied) return;
     this.replied = true;
+    const stopWatch = sendWatchers.get(this.el);
+    if (stopWatch) stopWatch();
+    sendWatchers.delete(this.el);
     this.renderClock();
     const button = this.$(".replied");
     button.disabled = true;

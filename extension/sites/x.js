@@ -214,7 +214,14 @@ export function replyBox(article) {
       const box = shownBox(next, BOX);
       if (box) return box;
     }
+    // X's reply dialog shows the tweet it answers: a dialog about another tweet is not this tweet's box.
     const dialog = article.ownerDocument.querySelector('[role="dialog"]');
+    if (!dialog) return null;
+    const id = readPermalink(article, quoteRoots(article)).id;
+    const ids = [...dialog.querySelectorAll('a[href*="/status/"]')]
+      .map((a) => (new URL(a.getAttribute("href"), ORIGIN).pathname.match(STATUS) || [])[2])
+      .filter(Boolean);
+    if (id && ids.length && !ids.includes(id)) return null;
     return shownBox(dialog, BOX);
   });
 }

@@ -182,6 +182,18 @@ def test_x_mentions_timeline(browser: Any) -> None:
     assert all(r["bar"] for r in results[:5])
 
 
+def test_x_reply_dialog_belongs_to_the_tweet_it_shows(browser: Any) -> None:
+    """X's reply dialog quotes the tweet it answers: it is that tweet's reply box, not every tweet's."""
+    html = (FIXTURES / "mine" / "x-timeline.html").read_text(encoding="utf-8").replace("</body>", (
+        '<div role="dialog"><a href="/sarahbakes/status/1851000000000000004">2h</a>'
+        '<div data-testid="tweetTextarea_0" contenteditable="true" role="textbox">x</div>'
+        '<button data-testid="tweetButton">Reply</button></div></body>'))
+    results = read_page(browser, "x", "https://x.com/notifications/mentions", html)
+    boxes = {r["post"]["post_id"]: r["box"] for r in results if r["post"]}
+    assert boxes["1851000000000000004"] is True
+    assert boxes["1851000000000000012"] is False and boxes["1851000000000000003"] is False
+
+
 def test_x_search(browser: Any) -> None:
     results = read_page(browser, "x", "https://x.com/search?q=acmeshop&f=live", FIXTURES / "mine" / "x-search.html")
     found = [r["post"] for r in results]

@@ -57,6 +57,15 @@ FB_COMPOSER = """
 }
 """
 
+# A saved page's own send button, made to post the way the site does: remember the text, empty the box.
+SEND_CLEARS = """
+(selector) => document.querySelector(selector).addEventListener('click', () => {
+  const box = document.querySelector('[role=textbox][contenteditable=true]');
+  window.__sent = box.innerText;
+  box.textContent = '';
+})
+"""
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
@@ -178,36 +187,53 @@ def test_x_detail_page_full_flow(browser: BrowserSession, server: LiveServer) ->
 def test_x_quote_page_sends_outer_tweet(browser: BrowserSession, server: LiveServer) -> None:
     page = open_page(browser, "https://x.com/TestQuoter/status/1983130065320780162",
                      FIXTURES / "x" / "x-tweet-quote.html")
-    panel = suggest(page, page.locator('article[data-testid="tweet"]'))
+    tweet = page.locator('article[data-testid="tweet"]')
+    tweet.evaluate(X_COMPOSER)
+    panel = suggest(page, tweet)
+    assert panel.locator(".name").inner_text() == "Test Quoter"  # the outer tweet's author, not the quoted one
     assert panel.get_by_role("button", name="Mark replied").is_enabled()
     item = wait_until(lambda: queue_item(server, "x", "1983130065320780162"), what="the quote tweet in the queue")
     assert item["text"] == "This is a quote tweet with additional commentary"
+    assert item["author"]["handle"] == "TestQuoter"
+    assert queue_item(server, "x", "1983130064000000000") is None
+    edit_and_check_tone(panel)
+    final = panel.get_by_role("textbox", name="Reply").input_value()
+    panel.get_by_role("button", name="Insert").click()
+    box = page.locator('[data-testid="tweetTextarea_0"]')
+    wait_until(lambda: box.inner_text().strip() == final.strip(), what="the reply in X's reply box")
+    assert (queue_item(server, "x", "1983130065320780162") or {}).get("state") != "replied"  # inserted, not sent
     panel.get_by_role("button", name="Mark replied").click()
     wait_until(lambda: (queue_item(server, "x", "1983130065320780162") or {}).get("state") == "replied",
                what="Mark replied to close the clock")
     page.close()
 
 
-@pytest.mark.parametrize(("name", "post_id"), [
-    ("timeline.html", "10156364348124445"),
-    ("sisi-timeline-ad.html", "929694837195593"),
-    ("lkw-timeline-ad.html", "1789725571113897"),
+@pytest.mark.parametrize(("name", "post_id", "author", "text"), [
+    ("timeline.html", "10156364348124445", "ProPublica", "National Park Service officials have deleted"),
+    ("sisi-timeline-ad.html", "929694837195593", "Honey", "You already pay for Prime."),
+    ("lkw-timeline-ad.html", "1789725571113897", "monday.com", "The new generation of project management"),
 ])
-def test_facebook_saved_pages(browser: BrowserSession, server: LiveServer, name: str, post_id: str) -> None:
+def test_facebook_saved_pages(browser: BrowserSession, server: LiveServer, name: str, post_id: str, author: str,
+                              text: str) -> None:
     page = open_page(browser, "https://www.facebook.com/", FIXTURES / "facebook" / name)
     page.evaluate(FB_COMPOSER)
     story = page.locator('[role="article"]').first
     panel = suggest(page, story)
     assert panel.locator(".count").inner_text().endswith("/ 8000")
-    wait_until(lambda: queue_item(server, "facebook", post_id), what="the Facebook post in the queue")
+    item = wait_until(lambda: queue_item(server, "facebook", post_id), what="the Facebook post in the queue")
+    assert item["author"]["name"] == author and item["text"].startswith(text)
+    assert panel.locator(".name").inner_text() == author
     if name == "timeline.html":
-        final = panel.get_by_role("textbox", name="Reply").input_value()
-        panel.get_by_role("button", name="Insert").click()  # opens the comment box through "Comment"
-        box = page.locator("#fake-box")
-        wait_until(lambda: box.count() and box.inner_text().strip() == final.strip(), what="the reply in the box")
-        box.press("Enter")
-        wait_until(lambda: (queue_item(server, "facebook", post_id) or {}).get("state") == "replied",
-                   what="Enter in Facebook's comment box to close the clock")
+        edit_and_check_tone(panel)
+    final = panel.get_by_role("textbox", name="Reply").input_value()
+    panel.get_by_role("button", name="Insert").click()  # opens the comment box through "Comment"
+    box = page.locator("#fake-box")
+    wait_until(lambda: box.count() and box.inner_text().strip() == final.strip(), what="the reply in the box")
+    box.press("Enter")
+    assert page.evaluate("window.__sent").strip() == final.strip()
+    wait_until(lambda: (queue_item(server, "facebook", post_id) or {}).get("state") == "replied",
+               what="Enter in Facebook's comment box to close the clock")
+    assert panel.locator(".clock").get_attribute("data-state") == "replied"
     assert page.errors == []
     page.close()
 
@@ -249,7 +275,91 @@ def test_keyboard_shortcut_opens_the_focused_post(browser: BrowserSession, serve
     assert item["author"]["handle"] == "tom_h"
     # A tweet-detail page is not a monitored page: the reply below, on screen all along, was not tracked.
     assert queue_item(server, "x", "1851000000000000099") is None
+    # The agent writes a reply of their own in X's box (no Insert) and sends it: that closes the clock too.
+    page.evaluate(SEND_CLEARS, '[data-testid="tweetButtonInline"]')
+    box = page.locator('[data-testid="tweetTextarea_0"]')
+    box.click()
+    page.keyboard.type("Hi Tom, so sorry for the wait. Your refund went out today. ^KM")
+    assert (queue_item(server, "x", "1851000000000000011") or {}).get("state") != "replied"
+    page.locator('[data-testid="tweetButtonInline"]').click()
+    wait_until(lambda: (queue_item(server, "x", "1851000000000000011") or {}).get("state") == "replied",
+               what="a reply typed and sent on the site to close the clock")
+    assert panel.locator(".clock").get_attribute("data-state") == "replied"
+    assert panel.get_by_role("button", name="Reply sent").is_disabled()
     page.close()
+
+
+def test_facebook_page_today_monitoring_and_comment_reply(browser: BrowserSession, server: LiveServer,
+                                                           tmp_path: Path) -> None:
+    """Today's markup on the brand's page: customers' comments and visitor posts are tracked on sight (not the
+    brand's own, not the comment it answered); a reply to a comment goes into the page's comment box and is sent."""
+    # Linda's visitor post has the same id on the demo page; give it one of its own so the two tests stay apart.
+    html = (FIXTURES / "mine" / "fb-page.html").read_text(encoding="utf-8").replace("10160000000000003",
+                                                                                    "10160000000000903")
+    fixture = tmp_path / "fb-page.html"
+    fixture.write_text(html, encoding="utf-8")
+    page = open_page(browser, "https://www.facebook.com/AcmeShop", fixture)
+    for post in page.locator('[role="article"]').all():
+        post.scroll_into_view_if_needed()
+    for post_id, who in (("555000111", "Dave Peterson"), ("555000112", "Kevin O'Brien"),
+                         ("10160000000000903", "Linda Wu")):
+        item = wait_until(lambda pid=post_id: queue_item(server, "facebook", pid), what=f"{who}'s post tracked")
+        assert item["author"]["name"] == who
+    for post_id in ("987654321", "987654322", "pfbid02abcDEF123"):  # answered by the brand; the brand's own
+        assert queue_item(server, "facebook", post_id) is None
+
+    page.evaluate("""() => {
+      const box = document.querySelector('[aria-posinset="1"] [aria-label="Write a comment…"]');
+      box.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); window.__sent = box.innerText; box.textContent = ''; }
+      });
+    }""")
+    dave = page.get_by_role("article", name="Comment by Dave Peterson")
+    panel = suggest(page, dave)
+    assert panel.locator(".name").inner_text() == "Dave Peterson"
+    assert "comment" in panel.locator(".sub").inner_text()
+    final = panel.get_by_role("textbox", name="Reply").input_value()
+    panel.get_by_role("button", name="Insert").click()
+    box = page.locator('[aria-posinset="1"] [aria-label="Write a comment…"]')
+    wait_until(lambda: box.inner_text().strip() == final.strip(), what="the reply in the page's comment box")
+    box.press("Enter")
+    assert page.evaluate("window.__sent").strip() == final.strip()
+    wait_until(lambda: (queue_item(server, "facebook", "555000111") or {}).get("state") == "replied",
+               what="Enter in the comment box to close the comment's clock")
+    assert (queue_item(server, "facebook", "555000112") or {}).get("state") != "replied"
+    assert page.errors == []
+    page.close()
+
+
+def test_reply_streams_in_from_a_model(browser: BrowserSession, server: LiveServer,
+                                       tmp_path_factory: pytest.TempPathFactory) -> None:
+    """With a model behind the server (a real streaming chat-completions server on loopback), the reply arrives in
+    pieces over /ws: the panel shows part of it while it is still read-only, then the whole of it."""
+    from tests.fake_llm import FakeLLM
+
+    reply = ("Hi there, thanks for flagging this. I've passed it to our operations team and will update you here "
+             "within the hour with what we find. ^KM")
+    with FakeLLM(reply=reply, chunk_delay=0.06) as llm:
+        cfg = make_config(tmp_path_factory.mktemp("stream-server") / "data", llm_base_url=llm.url,
+                          llm_model="fake-model", llm_timeout=20)
+        streaming = LiveServer(create_app(cfg)).start()
+        sw = browser.service_worker()
+        try:
+            sw.evaluate("cfg => chrome.storage.local.set(cfg)", {"serverUrl": streaming.url, "token": streaming.token})
+            page = open_page(browser, "https://x.com/TestUser123/status/1981398750557065646",
+                             FIXTURES / "x" / "x-tweet-sample.html")
+            page.locator('article[data-testid="tweet"]').get_by_role("button", name="Suggest reply").click()
+            box = page.locator("replydesk-panel").get_by_role("textbox", name="Reply")
+            partial = wait_until(lambda: box.get_attribute("readonly") is not None and box.input_value().strip(),
+                                 timeout=20, interval=0.03, what="part of the reply while it streams")
+            wait_until(lambda: box.get_attribute("readonly") is None, timeout=20, what="the stream to finish")
+            final = box.input_value()
+            assert len(partial) < len(final) and final.startswith(partial.strip()[:10])
+            assert page.locator("replydesk-panel .engine").inner_text().startswith("openai")
+            page.close()
+        finally:
+            sw.evaluate("cfg => chrome.storage.local.set(cfg)", {"serverUrl": server.url, "token": server.token})
+            streaming.stop()
 
 
 # ---------------------------------------------------------------- the demo page

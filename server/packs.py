@@ -27,6 +27,7 @@ PACK_FILES_GLOB = "*.toml"
 # Pack files edited by hand (not through the console, which swaps the live pack at once) are noticed within this
 # many seconds: stat-ing every file on every suggestion was a tenth of the server's time under load.
 RECHECK_SECONDS = 0.5
+JOURNAL = ".pending-save.json"  # a pack save in progress (see write_set)
 _validator = Draft202012Validator(PACK_SCHEMA)
 
 
@@ -158,6 +159,62 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def write_set(folder: Path, files: dict[str, str], *, remove_others: bool = False) -> None:
+    """Write a pack's files so that a crash leaves all of them old or all of them new.
+
+    Each file alone is atomic (write_atomic), but a pack is several files: a kill between two of them left
+    pack.toml of one save beside llm.toml of the previous one, a combination nobody validated. So the whole
+    set goes first into a journal (one atomic write), then into the files; `recover` finishes a set that a
+    crash interrupted, before anything reads the folder."""
+    write_atomic(folder / JOURNAL, json.dumps({"files": files, "remove_others": remove_others}, ensure_ascii=False))
+    _apply_set(folder, files, remove_others)
+    (folder / JOURNAL).unlink()
+
+
+def _apply_set(folder: Path, files: dict[str, str], remove_others: bool) -> None:
+    for fname, text in files.items():
+        write_atomic(folder / fname, text)
+    if remove_others:
+        for stale in folder.glob(PACK_FILES_GLOB):
+            if stale.name not in files:
+                stale.unlink()
+
+
+def _plain_file(fname: str) -> bool:
+    return fname == ".digest" or (fname.endswith(".toml") and "/" not in fname and "\\" not in fname
+                                  and not fname.startswith("."))
+
+
+def recover(folder: Path) -> bool:
+    """Finish an interrupted `write_set` in `folder` and remove temp files of writers that died.
+
+    Returns True when a set was rolled forward. Temp files of live processes are left alone."""
+    for tmp in folder.glob(".*.tmp"):
+        parts = tmp.name.rsplit(".", 3)  # .<name>.<pid>.<thread>.tmp
+        try:
+            pid = int(parts[1])
+            os.kill(pid, 0)
+        except (ValueError, IndexError, ProcessLookupError):
+            tmp.unlink(missing_ok=True)
+        except PermissionError:  # another user's live process
+            pass
+    journal = folder / JOURNAL
+    if not journal.is_file():
+        return False
+    try:
+        data = json.loads(journal.read_text(encoding="utf-8"))
+        files = data["files"]
+        if not (isinstance(files, dict) and all(isinstance(k, str) and isinstance(v, str) and
+                                                  _plain_file(k) for k, v in files.items())):
+            raise TypeError("journal files are not names and texts")
+    except (OSError, ValueError, KeyError, TypeError):
+        journal.unlink(missing_ok=True)  # unreadable: written by no version of this code; the files stand
+        return False
+    _apply_set(folder, files, bool(data.get("remove_others")))
+    journal.unlink()
+    return True
+
+
 class PackStore:
     """Packs by name, re-read when their files change; a broken edit keeps the last good version live."""
 
@@ -172,6 +229,11 @@ class PackStore:
         self.errors: dict[str, PackError] = {}
         self.listeners: list = []  # callables(name, pack) told when a new version goes live
         self._checked: dict[str, float] = {}  # monotonic time each pack's files were last looked at
+        for root in (self.packs_dir, self.good_dir):  # finish saves a crash interrupted, before any read
+            if root is not None and root.is_dir():
+                for folder in root.iterdir():
+                    if folder.is_dir() and NAME_RE.match(folder.name):
+                        recover(folder)
 
     def _stamp(self, folder: Path) -> tuple:
         try:
@@ -186,12 +248,15 @@ class PackStore:
             found |= {p.name for p in self.good_dir.iterdir() if p.is_dir() and NAME_RE.match(p.name)}
         return sorted(found)
 
-    def get(self, name: str) -> Pack:
-        """The live version of a pack; raises KeyError if there is no usable version at all."""
+    def get(self, name: str, fresh: bool = False) -> Pack:
+        """The live version of a pack; raises KeyError if there is no usable version at all.
+
+        `fresh` looks at the files now (the console, which must see a hand edit of a moment ago); agents'
+        requests take the version checked within recheck_seconds."""
         check_name(name)
         now = time.monotonic()
         cached = self._packs.get(name)
-        if cached is not None and now - self._checked.get(name, -1e9) < self.recheck_seconds:
+        if not fresh and cached is not None and now - self._checked.get(name, -1e9) < self.recheck_seconds:
             return cached  # looked at the files a moment ago: edits by hand show within recheck_seconds
         folder = self.packs_dir / name
         stamp = self._stamp(folder)
@@ -235,12 +300,8 @@ class PackStore:
         marker = target / ".digest"
         if marker.exists() and marker.read_text() == pack.digest:
             return
-        for fname, text in pack.files.items():
-            write_atomic(target / fname, text)
-        for stale in target.glob("*.toml"):
-            if stale.name not in pack.files:
-                stale.unlink()
-        write_atomic(marker, pack.digest)
+        target.mkdir(parents=True, exist_ok=True)
+        write_set(target, {**pack.files, ".digest": pack.digest}, remove_others=True)
 
     def _load_snapshot(self, name: str) -> Pack | None:
         if not self.good_dir or not (self.good_dir / name).is_dir():
@@ -255,8 +316,8 @@ class PackStore:
         pack = parse_pack(name, files)
         folder = self.packs_dir / name
         with self._lock:
-            for fname, text in files.items():
-                write_atomic(folder / fname, text)
+            folder.mkdir(parents=True, exist_ok=True)
+            write_set(folder, files)
             self._stamps[name] = self._stamp(folder)
             self.errors.pop(name, None)
             self._go_live(pack)

@@ -26,7 +26,7 @@ import pytest
 import requests
 
 from server.config import REPO_ROOT
-from server.packs import digest_of, parse_pack, read_files
+from server.packs import digest_of, parse_pack, read_files, recover
 from tests.fake_llm import DEFAULT_REPLY
 from tests.test_soak import ARTIFACTS, ServerProcess, free_port
 
@@ -161,7 +161,7 @@ class Writers:
 
 def check_files(data_dir: Path, packs_dir: Path, pack_files: set[str], acked_mark: tuple[int, int] | None,
                 report: dict) -> None:
-    """With the server dead: the database is sound and every pack a restart could load parses."""
+    """With the server dead: the database is sound and every pack a restart could load parses, whole."""
     with sqlite3.connect(data_dir / "replydesk.sqlite3", timeout=30) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
@@ -171,6 +171,7 @@ def check_files(data_dir: Path, packs_dir: Path, pack_files: set[str], acked_mar
     if good.is_dir():
         folders.append(good)
     for folder in folders:
+        recover(folder)  # exactly what the restart does first: finish a pack save the kill interrupted
         names = {p.name for p in folder.glob("*.toml")}
         assert names == pack_files, f"{folder}: files a restart would load as pack files: {sorted(names)}"
         files = read_files(folder)
@@ -279,6 +280,8 @@ def test_kill_9_during_writes_loses_nothing(tmp_path):
     (ARTIFACTS / "kill_loop.json").write_text(json.dumps(report, indent=2))
     print("\nkill loop:", json.dumps(report))
     assert report["rounds"] >= 50 or ROUNDS < 50
+    assert report["half_saved_packs"] == [], "a pack save left files of two different saves"
+    assert report["temp_files_left"] == 0, "temp files of killed writers were left behind"
     assert report["acknowledged_tracks"] > 0 and report["acknowledged_replied"] > 0
     if has_console:
         assert report["acknowledged_pack_saves"] > 0

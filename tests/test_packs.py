@@ -1,6 +1,7 @@
 """Prompt packs: both shipped packs are valid and complete, and a bad edit never reaches agents."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -268,3 +269,49 @@ def test_hand_edits_are_noticed_after_the_recheck_interval(packs_dir: Path) -> N
     time.sleep(0.3)
     after = store.get("default")
     assert after is not before and after.version == "9.9"
+
+
+def test_a_save_cut_by_a_crash_is_finished_on_start(packs_dir: Path, tmp_path: Path) -> None:
+    """A pack is several files: a crash between two of them must not leave a mix nobody validated."""
+    from server.packs import JOURNAL, recover, write_atomic
+
+    folder = packs_dir / "default"
+    old = read_files(folder)
+    new = {**old, "pack.toml": old["pack.toml"].replace('brand = "AcmeShop"', 'brand = "NewBrand"', 1),
+           "llm.toml": old["llm.toml"] + "\n# saved together\n"}
+    assert new["pack.toml"] != old["pack.toml"]
+    # What write_set does, killed after the journal and the first file: pack.toml is new, llm.toml still old.
+    write_atomic(folder / JOURNAL, json.dumps({"files": new}))
+    write_atomic(folder / "pack.toml", new["pack.toml"])
+    dead = folder / ".llm.toml.999999999.1.tmp"  # a temp file of a writer that died
+    dead.write_text("half")
+    alive = folder / f".llm.toml.{os.getpid()}.1.tmp"  # one of a live writer: not ours to remove
+    alive.write_text("in progress")
+    store = PackStore(packs_dir, good_dir=tmp_path / "good", recheck_seconds=0)  # the restart
+    assert read_files(folder) == new and not (folder / JOURNAL).exists()
+    assert store.get("default").data["pack"]["brand"] == "NewBrand"
+    assert not dead.exists() and alive.exists()
+    assert recover(folder) is False  # nothing left to finish
+
+
+def test_an_unreadable_journal_leaves_the_files_alone(packs_dir: Path) -> None:
+    from server.packs import JOURNAL, recover
+
+    folder = packs_dir / "default"
+    before = read_files(folder)
+    (folder / JOURNAL).write_text('{"files": {"../../evil.toml": "x"}}')
+    assert recover(folder) is False
+    assert read_files(folder) == before and not (folder / JOURNAL).exists()
+    assert not (packs_dir.parent / "evil.toml").exists()
+
+
+def test_write_leaves_no_journal_and_snapshot_matches(packs_dir: Path, tmp_path: Path) -> None:
+    from server.packs import JOURNAL
+
+    store = PackStore(packs_dir, good_dir=tmp_path / "good", recheck_seconds=0)
+    files = read_files(packs_dir / "default")
+    files["pack.toml"] = files["pack.toml"].replace('brand = "AcmeShop"', 'brand = "Saved"', 1)
+    pack = store.write("default", files)
+    assert not (packs_dir / "default" / JOURNAL).exists() and not (tmp_path / "good" / "default" / JOURNAL).exists()
+    assert read_files(tmp_path / "good" / "default") == files
+    assert (tmp_path / "good" / "default" / ".digest").read_text() == pack.digest

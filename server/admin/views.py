@@ -144,7 +144,7 @@ def page_error(status: int, title: str, message: str) -> Response:
 def load_pack(name: str) -> Pack:
     try:
         check_name(name)
-        return store().get(name)
+        return store().get(name, fresh=True)
     except (KeyError, PackError):
         abort(404)
 
@@ -209,7 +209,7 @@ def packs() -> Any:
     for info in store().status():
         last = None
         if info.get("version") is not None:  # the history starts at the console's first sight of a pack
-            history().ensure_current(info["name"], store().get(info["name"]).files)
+            history().ensure_current(info["name"], store().get(info["name"], fresh=True).files)
             last = history().latest(info["name"])
         rows.append({**info, "last": last})
     return render_template("admin/packs.html", rows=rows, default=svc()["config"].default_pack)
@@ -296,7 +296,7 @@ def save(live: Pack, files: dict[str, str], base: str, note: str, active: str | 
     """Write a valid pack if nobody else saved since `base`; otherwise show what changed."""
     name = live.name
     with admin_svc()["save_lock"]:
-        current = store().get(name)
+        current = store().get(name, fresh=True)
         if base != current.digest:
             return conflict(current, files, base)
         if files == current.files:

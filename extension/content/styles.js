@@ -5,7 +5,7 @@ const TOKENS = `
   :host { all: initial; }
   * { box-sizing: border-box; }
   :host {
-    --rd-font: ui-sans-serif, system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans",
+    --rd-font: "Reply Desk Emoji", ui-sans-serif, system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans",
       "Apple Color Emoji", "Segoe UI Emoji", sans-serif;
     --rd-ink: #0f172a; --rd-ink-2: #334155; --rd-muted: #64748b; --rd-line: #e2e8f0; --rd-soft: #f8fafc;
     --rd-accent: #4f46e5; --rd-accent-ink: #ffffff; --rd-accent-soft: #eef2ff; --rd-accent-line: #c7d2fe;
@@ -142,7 +142,28 @@ export const PANEL_CSS = `${TOKENS}
 `;
 
 /** Attach styles to a shadow root: a constructed sheet where allowed, else a <style> element. */
+// Emoji in color: where a system text font has monochrome emoji glyphs (DejaVu Sans on Linux) it would win over
+// the color emoji font. A face of our own, limited to the emoji ranges and made only of fonts already installed,
+// goes first in the panel's font stack. Added to the page's font set once (shadow roots use the document's).
+const EMOJI_RANGES = "U+231A-231B, U+23E9-23F3, U+25FD-25FE, U+2600-27BF, U+2B1B-2B1C, U+2B50, U+2B55, "
+  + "U+200D, U+FE0F, U+1F000-1FAFF";
+let emojiFontAdded = false;
+
+function addEmojiFont() {
+  if (emojiFontAdded || typeof FontFace !== "function" || !document.fonts) return;
+  emojiFontAdded = true;
+  try {
+    const face = new FontFace("Reply Desk Emoji",
+      'local("Apple Color Emoji"), local("Segoe UI Emoji"), local("Noto Color Emoji"), local("NotoColorEmoji")',
+      { unicodeRange: EMOJI_RANGES });
+    document.fonts.add(face);
+  } catch {
+    // no such fonts here: the stack's own fallbacks apply
+  }
+}
+
 export function applyStyles(root, css) {
+  addEmojiFont();
   try {
     const sheet = new CSSStyleSheet();
     sheet.replaceSync(css);

@@ -67,31 +67,38 @@ def _write_private(path: Path, value: str) -> None:
     os.replace(tmp, path)
 
 
-def get_or_create_token(data_dir: Path) -> str:
-    """The pairing token for this data folder, created on first use."""
-    account = _account("pairing-token", data_dir)
-    token = keyring_get(account)
-    if token:
-        return token
-    path = Path(data_dir) / TOKEN_FILE
+def get_or_create_secret(kind: str, data_dir: Path, file_name: str, nbytes: int = 32) -> str:
+    """A random secret for this data folder, created on first use: in the OS keyring, else in a user-only file.
+
+    First writer wins, so a server and `python -m server token` started together agree on the same value."""
+    account = _account(kind, data_dir)
+    value = keyring_get(account)
+    if value:
+        return value
+    path = Path(data_dir) / file_name
     if path.exists():
-        token = path.read_text().strip()
-        if token:
-            return token
-    token = secrets.token_urlsafe(32)
-    if keyring_set(account, token) and keyring_get(account) == token:
-        return token
-    _warn(f"the pairing token is kept in a file readable only by you: {path.name} in the data folder")
-    try:  # first writer wins, so a server and `python -m server token` started together agree
+        value = path.read_text().strip()
+        if value:
+            return value
+    value = secrets.token_urlsafe(nbytes)
+    if keyring_set(account, value) and keyring_get(account) == value:
+        return value
+    _warn(f"the {kind.replace('-', ' ')} is kept in a file readable only by you: {path.name} in the data folder")
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
-            fh.write(token)
+            fh.write(value)
             fh.flush()
             os.fsync(fh.fileno())
     except FileExistsError:
-        return path.read_text().strip() or token
-    return token
+        return path.read_text().strip() or value
+    return value
+
+
+def get_or_create_token(data_dir: Path) -> str:
+    """The pairing token for this data folder, created on first use."""
+    return get_or_create_secret("pairing-token", data_dir, TOKEN_FILE)
 
 
 def token_storage(data_dir: Path) -> str:
@@ -113,5 +120,5 @@ def set_api_key(value: str) -> bool:
     return keyring_set("llm-api-key", value)
 
 
-__all__ = ["get_or_create_token", "token_storage", "get_api_key", "set_api_key", "keyring_get", "keyring_set",
-           "keyring_delete", "_write_private"]
+__all__ = ["get_or_create_secret", "get_or_create_token", "token_storage", "get_api_key", "set_api_key",
+           "keyring_get", "keyring_set", "keyring_delete", "_write_private"]

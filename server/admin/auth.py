@@ -7,7 +7,6 @@ and every form carries a per-session CSRF token. Failed sign-ins are rate-limite
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import re
@@ -21,7 +20,7 @@ from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from server.keystore import _write_private, keyring_get, keyring_set
+from server.keystore import _write_private, get_or_create_secret
 
 USERS_FILE = "supervisors.json"
 SECRET_FILE = "admin-session-secret"
@@ -88,21 +87,7 @@ def verify(data_dir: Path, name: str, password: str) -> bool:
 
 def session_secret(data_dir: Path) -> str:
     """The key that signs console cookies: the OS keyring, else a user-only file; created once per data folder."""
-    digest = hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:16]
-    account = f"admin-session-secret:{digest}"
-    value = keyring_get(account)
-    if value:
-        return value
-    path = Path(data_dir) / SECRET_FILE
-    if path.exists():
-        value = path.read_text().strip()
-        if value:
-            return value
-    value = secrets.token_urlsafe(48)
-    if keyring_set(account, value) and keyring_get(account) == value:
-        return value
-    _write_private(path, value)
-    return value
+    return get_or_create_secret("admin-session-secret", data_dir, SECRET_FILE, 48)
 
 
 def new_csrf_token() -> str:

@@ -1,5 +1,6 @@
 // Options: server address, pairing token, agent signature, pack, monitoring. Saved to storage.local (DESIGN.md).
 import { call, onBroadcast } from "../content/bridge.js";
+import { ext } from "../lib/ext.js";
 import { DEFAULTS, loadSettings, normaliseServerUrl, saveSettings } from "../lib/settings.js";
 
 const $ = (id) => document.getElementById(id);
@@ -32,7 +33,36 @@ function fillPacks(packs, def) {
   select.value = chosen;
 }
 
+/** The host permission for the server ("http://127.0.0.1/*"): Chromium grants it at install, Firefox's MV3 asks. */
+function serverOrigin() {
+  const url = normaliseServerUrl($("serverUrl").value) || DEFAULTS.serverUrl;
+  const u = new URL(url);
+  return `${u.protocol}//${u.hostname}/*`;
+}
+
+async function checkAccess() {
+  const perms = ext.permissions;
+  let ok = true;
+  try {
+    if (perms && perms.contains) ok = await perms.contains({ origins: [serverOrigin()] });
+  } catch {
+    ok = true; // an address outside the manifest's hosts: nothing to ask for, the connection check tells
+  }
+  $("grant").hidden = ok;
+  return ok;
+}
+
+async function grant() {
+  try {
+    await ext.permissions.request({ origins: [serverOrigin()] });
+  } catch {
+    // refused or not requestable: the box stays
+  }
+  if (await checkAccess()) refresh();
+}
+
 async function refresh() {
+  checkAccess();
   try {
     showStatus(await call("status"));
   } catch (err) {
@@ -71,6 +101,7 @@ async function save() {
 $("save").addEventListener("click", save);
 $("save-conn").addEventListener("click", save);
 $("test").addEventListener("click", refresh);
+$("grant-btn").addEventListener("click", grant);
 $("show-token").addEventListener("click", (ev) => {
   const shown = $("token").type === "text";
   $("token").type = shown ? "password" : "text";

@@ -69,6 +69,22 @@ def posts(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------- the shared, real saved pages
 
+SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+
+
+def test_every_shared_fixture_is_here_and_tested() -> None:
+    """tests/data/fixtures mirrors ../shared/fixtures byte for byte, and each page has a unit and a browser test."""
+    if not SHARED_FIXTURES.is_dir():
+        pytest.skip("no ../shared/fixtures beside the repository")
+    browser_tests = (Path(__file__).parent / "test_extension.py").read_text(encoding="utf-8")
+    unit_tests = Path(__file__).read_text(encoding="utf-8")
+    shared = sorted(p.relative_to(SHARED_FIXTURES) for p in SHARED_FIXTURES.rglob("*") if p.is_file())
+    assert shared
+    for rel in shared:
+        assert (FIXTURES / rel).read_bytes() == (SHARED_FIXTURES / rel).read_bytes(), rel
+        if rel.suffix == ".html":
+            assert f'"{rel.name}"' in unit_tests and f'"{rel.name}"' in browser_tests, rel
+
 
 def test_x_tweet_detail_sample(browser: Any) -> None:
     url = "https://x.com/TestUser123/status/1981398750557065646"

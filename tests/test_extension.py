@@ -311,7 +311,8 @@ def test_facebook_page_today_monitoring_and_comment_reply(browser: BrowserSessio
     page.evaluate("""() => {
       const box = document.querySelector('[aria-posinset="1"] [aria-label="Write a comment…"]');
       box.addEventListener('keydown', (e) => {
-        if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); window.__sent = box.innerText; box.textContent = ''; }
+        if (e.key !== 'Enter' || e.shiftKey) return;
+        e.preventDefault(); window.__sent = box.innerText; box.textContent = '';
       });
     }""")
     dave = page.get_by_role("article", name="Comment by Dave Peterson")
@@ -428,6 +429,7 @@ def test_popup_lists_waiting_posts(browser: BrowserSession, server: LiveServer) 
     wait_until(lambda: page.locator("#items li").count() == len(waiting), what="every waiting post in the popup")
     first = page.locator("#items li").first.inner_text()
     assert any((it.get("customer") or it["author"].get("name") or "") in first for it in waiting[:1])
+    assert page.locator("#fix").is_hidden() and page.locator("#empty").is_hidden()
     page.close()
 
 
@@ -436,6 +438,8 @@ def test_options_page_explains_how_to_fix_the_connection(browser: BrowserSession
     page.goto(f"chrome-extension://{browser.extension_id}/options/options.html")
     wait_until(lambda: page.locator("#state").get_attribute("data-state") == "ok", what="options: connected")
     assert page.locator("#serverUrl").input_value() == server.url
+    assert page.locator("#grant").is_hidden()  # Chromium grants the host permission at install (Firefox asks)
+    assert page.locator("#fix").is_hidden()  # connected: no "how to fix" box
     # A wrong token: "not paired", with the command that prints the right one.
     page.locator("#token").fill("wrong-token")
     page.get_by_role("button", name="Save and connect").click()
@@ -446,7 +450,9 @@ def test_options_page_explains_how_to_fix_the_connection(browser: BrowserSession
     page.locator("#serverUrl").fill("http://127.0.0.1:9")
     page.get_by_role("button", name="Save and connect").click()
     wait_until(lambda: page.locator("#state").get_attribute("data-state") == "server_down", what="server down")
-    assert "make run" in page.locator("#fix").inner_text()
+    assert "make run" in page.locator("#fix").inner_text() and page.locator("#fix").is_visible()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "options-server-down.png"))
     # Suggest on a page now says so in the panel instead of failing silently.
     x = open_page(browser, "https://x.com/TestUser123/status/1981398750557065646",
                   FIXTURES / "x" / "x-tweet-sample.html")

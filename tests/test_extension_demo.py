@@ -5,6 +5,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from server import demo
 
 TESTS = Path(__file__).resolve().parent
@@ -13,6 +15,13 @@ TESTS = Path(__file__).resolve().parent
 def test_demo_posts_are_the_shared_samples() -> None:
     shipped = json.loads(demo.POSTS_FILE.read_text(encoding="utf-8"))
     assert shipped == json.loads((TESTS / "data" / "sample_posts.json").read_text(encoding="utf-8"))
+
+
+def test_demo_posts_match_the_shared_samples_file() -> None:
+    shared = TESTS.parents[1] / "shared" / "samples" / "posts.json"
+    if not shared.is_file():
+        pytest.skip("no ../shared/samples beside the repository")
+    assert demo.POSTS_FILE.read_bytes() == shared.read_bytes()
 
 
 def test_demo_page_shows_every_sample(client, sample_posts) -> None:

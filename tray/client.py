@@ -5,6 +5,7 @@ data folder), and read again before each reconnect so a re-paired server is pick
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import random
@@ -16,7 +17,45 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from simple_websocket import Client, ConnectionClosed
+
+def _import_simple_websocket() -> Any:
+    """`simple_websocket`, without importing its asyncio half until someone asks for it.
+
+    The package's `__init__` also imports `simple_websocket.aiows`, i.e. all of asyncio (about 2 MB resident
+    for the tray's whole life) for classes the tray never uses. When the package is not loaded yet, this sets it
+    up the way its `__init__` does, from the threaded `ws` and `errors` modules only, and resolves `AioServer` /
+    `AioClient` on first access (PEP 562), so other code in the same process still sees the whole package.
+    """
+    if "simple_websocket" in sys.modules:
+        return sys.modules["simple_websocket"]
+    spec = importlib.util.find_spec("simple_websocket")
+    if spec is None or not spec.submodule_search_locations:
+        import simple_websocket  # unusual install: let the import system report it
+
+        return simple_websocket
+    pkg = importlib.util.module_from_spec(spec)  # the package object, its __init__ not run
+    sys.modules["simple_websocket"] = pkg
+    try:
+        from simple_websocket import errors, ws
+    except BaseException:
+        del sys.modules["simple_websocket"]
+        raise
+    pkg.Server, pkg.Client = ws.Server, ws.Client
+    pkg.ConnectionError, pkg.ConnectionClosed = errors.ConnectionError, errors.ConnectionClosed
+
+    def __getattr__(name: str) -> Any:
+        if name in ("AioServer", "AioClient"):
+            from simple_websocket import aiows
+
+            return getattr(aiows, name)
+        raise AttributeError(f"module 'simple_websocket' has no attribute {name!r}")
+
+    pkg.__getattr__ = __getattr__  # type: ignore[method-assign]
+    return pkg
+
+
+_sw = _import_simple_websocket()
+Client, ConnectionClosed = _sw.Client, _sw.ConnectionClosed
 
 DEFAULT_SERVER = "http://127.0.0.1:8765"
 BACKOFF_FIRST = 0.5

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from tray.desktop import ServerProcess, VirtualDesktop, color_pixels, short_sla_packs
-from tray.icon import COLORS
+from tray.icon import BADGE, COLORS, TEXT
 
 pytestmark = pytest.mark.tray
 
@@ -54,6 +54,8 @@ class Desk:
         self.notes_log = tmp / "notifications.jsonl"
         self.browser_log = tmp / "browser.log"
         self.tray: subprocess.Popen | None = None
+        self.artifact_prefix = ""  # e.g. "xorg-": each backend keeps its own screenshots
+        self.last_shot = None
 
     @property
     def headers(self) -> dict[str, str]:
@@ -85,22 +87,23 @@ class Desk:
         """The bounding box of our icon when it shows `level`'s color (screenshot saved as an artifact)."""
         assert self.tray is not None and self.tray.poll() is None, (self.tmp / "tray.log").read_text()[-3000:]
         shot = self.tmp / "shot.png"
-        img = self.desktop.screenshot(shot)
+        img = self.last_shot = self.desktop.screenshot(shot)
         px = color_pixels(img, COLORS[level], STRIP, tolerance=12)
         if len(px) < 150:  # a ~30 px icon is mostly its tile color; stray matching pixels are far fewer
             return None
-        xs, ys = [p[0] for p in px], [p[1] for p in px]
-        box = (min(xs), min(ys), max(xs), max(ys))
+        box = dense_box(px)
         if box[2] - box[0] > 64 or box[3] - box[1] > 64:
             return None
         if name:
             ARTIFACTS.mkdir(exist_ok=True)
-            img.crop(STRIP).save(ARTIFACTS / f"tray-{name}.png")
-            shutil.copy(shot, ARTIFACTS / f"tray-{name}-screen.png")
+            img.crop(STRIP).save(ARTIFACTS / f"tray-{self.artifact_prefix}{name}.png")
+            shutil.copy(shot, ARTIFACTS / f"tray-{self.artifact_prefix}{name}-screen.png")
         return box
 
     def wait_icon(self, level: str, timeout: float = 30.0) -> tuple[int, int, int, int]:
-        return wait_for(lambda: self.icon_box(level, level), timeout, f"a {level} icon")
+        box = wait_for(lambda: self.icon_box(level, level), timeout, f"a {level} icon")
+        assert_crisp(self.last_shot, box, level)
+        return box
 
     def notes(self) -> list[dict]:
         if not self.notes_log.exists():
@@ -111,6 +114,36 @@ class Desk:
         x, y = (box[0] + box[2]) // 2, (box[1] + box[3]) // 2
         result = self.desktop.run("xdotool", "mousemove", str(x), str(y), "click", str(button))
         assert result.returncode == 0, result.stderr
+
+
+def dense_box(px: list[tuple[int, int]]) -> tuple[int, int, int, int]:
+    """The bounding box of the solid tile among matching pixels: columns, then rows, that hold at least a third
+    of the busiest one's count (stray matches, e.g. greys in the notification daemon's own icon, are sparse)."""
+    cols: dict[int, int] = {}
+    for x, _ in px:
+        cols[x] = cols.get(x, 0) + 1
+    xs = [x for x, n in cols.items() if n * 3 >= max(cols.values())]
+    rows: dict[int, int] = {}
+    for x, y in px:
+        if min(xs) <= x <= max(xs):
+            rows[y] = rows.get(y, 0) + 1
+    ys = [y for y, n in rows.items() if n * 3 >= max(rows.values())]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def assert_crisp(img, box: tuple[int, int, int, int], level: str) -> None:
+    """The icon on screen is drawn at the size shown, not scaled: its pixels are the icon's own palette (tile,
+    white digits, dark badge), where scaling would blend them, and the digits are there to read."""
+    x0, y0, x1, y1 = box
+    pixels = [img.getpixel((x, y)) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+
+    def near(p: tuple[int, ...], c: tuple[int, ...]) -> bool:
+        return all(abs(a - b) <= 8 for a, b in zip(p, c, strict=False))
+
+    blended = [p for p in pixels if not any(near(p, c) for c in (COLORS[level], TEXT, BADGE))]
+    # Allowance: the 4 cut corners (the panel shows through) and nothing else to speak of.
+    assert len(blended) <= 16 + len(pixels) // 50, (level, box, len(blended), blended[:12])
+    assert sum(near(p, TEXT) for p in pixels) >= 8, f"no digits on the {level} icon"
 
 
 @pytest.fixture
@@ -207,6 +240,7 @@ def test_real_tray_counts_down_notifies_once_acts_and_survives_a_restart(desk: D
 def test_xorg_backend_falls_back_to_notify_send_and_takes_clicks(desk: Desk):
     """Without python3-gi the tray runs on pystray's xorg backend (no menu, no notify()): notify-send carries the
     notifications and a click still opens the most urgent post (pystray's missing ButtonPressMask is added)."""
+    desk.artifact_prefix = "xorg-"
     desk.start_tray(SERVER_PY, "xorg")
     desk.wait_icon("idle")
     ann = desk.track("x-ann", "Ann Lee", "x", datetime.now(UTC) - timedelta(minutes=7.5) + timedelta(seconds=3))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tray.client import Api, ApiFailure, EventStream, read_token
-from tray.icon import render
+from tray.icon import render, render_window
 from tray.menu import Entry, build_menu
 from tray.notify import Notification, Notifier, NotifyPolicy
 from tray.state import Crossing, IconState, QueueState, icon_state, most_urgent, next_change_in
@@ -247,6 +247,48 @@ class TrayApp:
 
         GLib.idle_add(connect)
 
+    def _native_icon_updates(self) -> None:
+        """Hand the tray exactly the pixels drawn by `tray.icon`, at the size it shows them.
+
+        gtk: pystray encodes each icon to a temp PNG with Pillow (PngImagePlugin and, through its explicit format,
+        all of Pillow's common plugins: about 2.5 MB resident) for GTK to load it again. Here the RGBA pixels go
+        to GTK as a GdkPixbuf, and GdkPixbuf writes the PNG that pystray's notifications show as their icon.
+        xorg: pystray scales the image into its window with LANCZOS (blurred digits, black corners); here the icon
+        is drawn for the window's own size.
+        """
+        icon = self.icon
+        status = getattr(icon, "_status_icon", None)
+        if status is not None and hasattr(icon, "_icon_path"):
+            from gi.repository import GdkPixbuf, GLib
+
+            def update_icon() -> bool:
+                img = icon.icon.convert("RGBA")
+                w, h = img.size
+                pixbuf = GdkPixbuf.Pixbuf.new_from_bytes(GLib.Bytes.new(img.tobytes()), GdkPixbuf.Colorspace.RGB,
+                                                         True, 8, w, h, w * 4)
+                icon._remove_fs_icon()
+                import tempfile
+
+                fd, path = tempfile.mkstemp(suffix=".png", prefix="reply-desk-icon-")
+                os.close(fd)
+                pixbuf.savev(path, "png", [], [])
+                icon._icon_path, icon._icon_valid = path, True
+                status.set_from_pixbuf(pixbuf)
+                return False
+
+            icon._update_icon = lambda: GLib.idle_add(update_icon)
+        elif self.backend == "xorg" and hasattr(icon, "_assert_icon_data"):
+            def assert_icon_data(width: int, height: int) -> None:
+                data = icon._icon_data
+                if data is not None and data.size == (width, height):
+                    return
+                shown = self._drawn[0] if self._drawn else icon_state(self.state, time.time())
+                data = render_window(shown, width, height)
+                data.tostring = data.tobytes  # what python-xlib's put_pil_image calls
+                icon._icon_data = data
+
+            icon._assert_icon_data = assert_icon_data
+
     def _fix_xorg_clicks(self) -> None:
         """pystray 0.19.5's xorg window does not ask for button presses; without this a click does nothing."""
         window = getattr(self.icon, "_window", None)
@@ -284,8 +326,11 @@ class TrayApp:
 
         with self.lock:
             shown = icon_state(self.state, time.time())
-        self.icon = pystray.Icon("reply-desk", render(shown, self.icon_size), shown.tooltip)
+        # No image yet: pystray's constructor would queue its own icon update (see _native_icon_updates).
+        self.icon = pystray.Icon("reply-desk", None, shown.tooltip)
         self._drawn = (shown, self.icon_size)
+        self._native_icon_updates()
+        self.icon.icon = render(shown, self.icon_size)
         self._disable_broken_dbus_notifier()
         self.notifier = Notifier(self.icon)
         self._fix_xorg_clicks()

@@ -126,3 +126,18 @@ def render(state: IconState, size: int = 64) -> Image.Image:
         fill(img, x0, y0, x1, y1 - corner, BADGE)
         draw_text(img, x0 + pad, y0 + pad, badge, bscale, TEXT)
     return img
+
+
+def render_window(state: IconState, width: int, height: int) -> Image.Image:
+    """An opaque RGB icon for a tray slot of exactly `width` x `height` px (pystray's xorg backend, whose window
+    has no alpha and may not be square): the tile drawn natively at the slot's smaller side, centred on its color.
+
+    pystray itself would squeeze whatever image it has into the slot with LANCZOS, which blurs the pixel font and
+    turns transparent corners black.
+    """
+    width, height = max(1, int(width)), max(1, int(height))
+    side = max(16, min(width, height))
+    tile = render(state, side)
+    img = Image.new("RGB", (width, height), COLORS.get(state.level, COLORS["offline"]))
+    img.paste(tile, ((width - side) // 2, (height - side) // 2), tile)
+    return img

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tray.icon import BADGE, COLORS, TEXT, minutes_label, render
+from tray.icon import BADGE, COLORS, TEXT, minutes_label, render, render_window
 from tray.menu import build_menu, find
 from tray.notify import Notifier, NotifyPolicy
 from tray.state import IconState, QueueState, icon_state, minutes_left, next_change_in, time_text
@@ -121,6 +121,38 @@ def test_icon_is_crisp_and_colored_at_every_size(size, level):
     counts = {c: sum(1 for px in img.get_flattened_data() if px[3] == 255 and px[:3] == c) for c in colors}
     assert counts[COLORS[level]] > size * size * 0.45  # the tile's color dominates
     assert counts.get(TEXT, 0) > 0  # the label is drawn
+
+
+@pytest.mark.parametrize("width,height", [(20, 30), (24, 24), (30, 22), (1, 1)])
+def test_xorg_window_icon_is_opaque_and_unscaled(width, height):
+    """pystray's xorg window is RGB and not always square: the icon fills it in its own palette, and its
+    square part is exactly the tile drawn natively at the smaller side."""
+    state = IconState("due_soon", 3, 2, "")
+    img = render_window(state, width, height)
+    assert img.mode == "RGB" and img.size == (width, height)
+    assert set(img.get_flattened_data()) <= {COLORS["due_soon"], TEXT, BADGE}
+    side = min(width, height)
+    if side >= 16:
+        tile = render(state, side)
+        left, top = (width - side) // 2, (height - side) // 2
+        square = img.crop((left, top, left + side, top + side))
+        opaque = [(a[:3], b) for a, b in zip(tile.get_flattened_data(), square.get_flattened_data(), strict=True)
+                  if a[3] == 255]
+        assert all(a == b for a, b in opaque)
+
+
+def test_the_tray_client_does_not_load_asyncio():
+    """simple_websocket's __init__ imports its asyncio classes; the tray loads only the threaded Client, and the
+    package still resolves the rest on demand for anyone else in the process."""
+    import subprocess
+    import sys
+
+    code = ("import sys, tray.client as c; assert 'asyncio' not in sys.modules, 'asyncio loaded';"
+            "import simple_websocket as s; assert s.Client is c.Client;"
+            "from simple_websocket import Server, ConnectionClosed, AioClient; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert out.stdout.strip() == "ok", out.stderr
 
 
 def test_icon_shows_minutes_and_count_differently():

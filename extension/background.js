@@ -2,7 +2,7 @@
 // Content scripts, the popup and the options page reach it through runtime ports ("replydesk") with small
 // request/response messages; suggestions stream over the server's /ws, queue events fan out to every port.
 import { ext } from "./lib/ext.js";
-import { loadSettings } from "./lib/settings.js";
+import { loadSettings, saveSettings } from "./lib/settings.js";
 
 const REQUEST_TIMEOUT_MS = 20000;
 const SUGGEST_TIMEOUT_MS = 60000;
@@ -410,7 +410,23 @@ const handlers = {
   replied: ({ post, id }) => replied(post, id),
   queue: () => refreshQueue(),
   openTab: ({ url }) => ext.tabs.create({ url }).then(() => true),
+  // One-click pairing (server/pairing.py): ask, show the code, and poll until someone approves it on the machine.
+  pairAsk: () => api("/api/pair", { method: "POST", body: { client: browserName() }, auth: false }),
+  pairPoll: async ({ id }) => {
+    const result = await api(`/api/pair/${encodeURIComponent(id)}`, { auth: false });
+    if (result.token) {
+      await saveSettings({ token: result.token });
+      return { state: result.state };
+    }
+    return result;
+  },
 };
+
+function browserName() {
+  const ua = (globalThis.navigator && navigator.userAgent) || "";
+  const name = /Firefox\//.test(ua) ? "Firefox" : /Edg\//.test(ua) ? "Edge" : "Chromium";
+  return `${name} extension`;
+}
 
 ext.runtime.onConnect.addListener((port) => {
   if (port.name !== "replydesk") return;

@@ -88,6 +88,36 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("pair", "approve the extension's one-click pairing request with the code it shows")
+def cmd_pair(args: argparse.Namespace) -> int:
+    import requests
+
+    from server.keystore import get_or_create_token
+
+    cfg = Config.from_env(data_dir=args.data_dir, port=args.port)
+    url = f"http://{'127.0.0.1' if cfg.host in ('0.0.0.0', '::') else cfg.host}:{cfg.port}/api/pair/approve"
+    try:
+        r = requests.post(url, json={"code": args.code}, timeout=10,
+                          headers={"Authorization": f"Bearer {get_or_create_token(cfg.data_dir)}"})
+    except requests.RequestException:
+        print(f"The server is not answering at {url.rsplit('/api', 1)[0]}; start it with `make run`.", file=sys.stderr)
+        return 1
+    body = r.json() if r.headers.get("Content-Type", "").startswith("application/json") else {}
+    if r.status_code != 200:
+        print(body.get("message") or f"The server answered HTTP {r.status_code}.", file=sys.stderr)
+        return 2
+    print(f"Approved: {body.get('client')} ({body.get('origin')}) receives the token on its next check.")
+    return 0
+
+
+def _configure_pair(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("code", help="the code the extension's options page shows, e.g. K7Q-4MX")
+    parser.add_argument("--port", type=int, default=None, help="the running server's port (env REPLYDESK_PORT)")
+
+
+cmd_pair.configure = _configure_pair  # type: ignore[attr-defined]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m server",
                                      description="Reply Desk's local server: suggested replies, tone checks and the "

@@ -59,7 +59,7 @@ def _register_optional(app: Flask) -> None:
     import importlib
 
     for module in ("server.queue_api", "server.llm", "server.admin", "server.demo", "server.suggest_ws",
-                   "server.openapi"):
+                   "server.pairing", "server.openapi"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

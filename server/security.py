@@ -64,7 +64,10 @@ def check_request() -> Response | None:
         raise ApiError(403, "origin_not_allowed", "Requests from sandboxed pages are refused.")
     if request.method == "OPTIONS" and agent_path:
         return _preflight()
-    if path.startswith("/api/") and path != "/api/openapi.json":
+    # The spec is public; pairing requests come from an extension that has no token yet (server.pairing makes
+    # them wait for approval, and its approve call checks the token itself).
+    open_path = path == "/api/openapi.json" or path == "/api/pair" or path.startswith("/api/pair/")
+    if path.startswith("/api/") and not open_path:
         if not token_ok(request.headers.get("Authorization"), current_app.config["REPLYDESK_TOKEN"]):
             raise ApiError(401, "unauthorized",
                            "Missing or wrong token: send 'Authorization: Bearer <token>' "

@@ -465,3 +465,29 @@ def test_options_page_explains_how_to_fix_the_connection(browser: BrowserSession
     page.get_by_role("button", name="Save and connect").click()
     wait_until(lambda: page.locator("#state").get_attribute("data-state") == "ok", what="connected again")
     page.close()
+
+
+def test_one_click_pairing_after_approval_on_the_machine(browser: BrowserSession, server: LiveServer) -> None:
+    """Unpaired, "Pair with one click" shows a code; approving it (as `python -m server pair CODE` does) pairs."""
+    page = browser.context.new_page()
+    page.goto(f"chrome-extension://{browser.extension_id}/options/options.html")
+    page.locator("#token").fill("")
+    page.get_by_role("button", name="Save and connect").click()
+    wait_until(lambda: page.locator("#state").get_attribute("data-state") == "not_paired", what="unpaired")
+    page.get_by_role("button", name="Pair with one click").click()
+    code = page.locator("#pair-code")
+    wait_until(lambda: code.inner_text().strip(), what="the pairing code")
+    shown = code.inner_text().strip()
+    assert f"python -m server pair {shown}" in page.locator("#pair-cmd").inner_text()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "options-pairing.png"))
+    assert browser.service_worker().evaluate("() => chrome.storage.local.get('token')").get("token") == ""
+    r = requests.post(f"{server.url}/api/pair/approve", json={"code": shown},
+                      headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
+    assert r.status_code == 200 and r.json()["origin"] == f"chrome-extension://{browser.extension_id}"
+    wait_until(lambda: page.locator("#pairing").get_attribute("data-state") == "delivered",
+               what=f"paired ({page.locator('#pair-text').inner_text()})")
+    wait_until(lambda: page.locator("#state").get_attribute("data-state") == "ok", what="connected with the token")
+    stored = browser.service_worker().evaluate("() => chrome.storage.local.get('token')")["token"]
+    assert stored == server.token
+    page.close()

@@ -44,7 +44,10 @@ class Spec:
                 if method in ("get", "post", "put", "patch", "delete", "options")}
 
     def template_for(self, path: str) -> str:
-        """The described path template a concrete path matches ('/api/packs/default' -> '/api/packs/{name}')."""
+        """The described path template a concrete path matches ('/api/packs/default' -> '/api/packs/{name}');
+        a literal path wins over a template (as in Flask: '/api/pair/approve' is not '/api/pair/{poll_id}')."""
+        if path in self.spec["paths"]:
+            return path
         for template in self.spec["paths"]:
             pattern = "^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "$"
             if re.match(pattern, path):
@@ -129,7 +132,7 @@ def test_spec_is_openapi_31_and_its_schemas_are_valid(spec):
             assert op.get("operationId"), f"{method} {path} has no operationId"
 
 
-SAMPLE_PARAMS = {"item_id": "1", "name": "default"}
+SAMPLE_PARAMS = {"item_id": "1", "name": "default", "poll_id": "abc"}
 
 
 def test_every_route_is_described_and_every_description_exists(app, spec):
@@ -247,6 +250,19 @@ def test_real_answers_validate_against_the_spec(live_server, spec):
             ids[r.json()["post_id"]] = r.json()["id"]
         if r.status_code < 300:
             seen_ok.add((spec.template_for(path.split("?")[0]), method))
+    # One-click pairing: its calls depend on each other's answers (the poll id, the code).
+    ext = {"Origin": "chrome-extension://abcdefghijklmnopabcdefghijklmnop"}
+    asked = requests.post(live_server.url + "/api/pair", json={"client": "spec test"}, headers=ext, timeout=30)
+    approved = requests.post(live_server.url + "/api/pair/approve", json={"code": asked.json()["code"]},
+                             headers=live_server.headers, timeout=30)
+    polled = requests.get(f"{live_server.url}/api/pair/{asked.json()['id']}", headers=ext, timeout=30)
+    refused = requests.post(live_server.url + "/api/pair", json={}, timeout=30)  # no extension Origin
+    for r, status in ((asked, 201), (approved, 200), (polled, 200), (refused, 403)):
+        assert r.status_code == status, r.text
+        check_response(spec, r)
+        if r.status_code < 300:
+            seen_ok.add((spec.template_for(r.request.path_url), r.request.method))
+    assert polled.json() == {"state": "delivered", "token": live_server.token}
     untested = sorted(op for op in spec.operations() - seen_ok if op != ("/ws", "GET"))
     assert not untested, f"operations without a successful call in this test: {untested}"
 

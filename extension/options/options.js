@@ -15,7 +15,7 @@ function showStatus(status) {
     const cmd = status.state === "server_down" ? "make run" : "python -m server token";
     $("fix-text").textContent = status.state === "server_down"
       ? `Reply Desk's server is not running at ${status.serverUrl}. Start it in the Reply Desk folder:`
-      : "This browser is not paired with the server. Print the token in the Reply Desk folder and paste it below:";
+      : "This browser is not paired with the server. Press \"Pair with one click\" below, or print the token in the Reply Desk folder and paste it:";
     $("fix-cmd").textContent = cmd;
   }
   if (status.packs) fillPacks(status.packs, status.defaultPack);
@@ -98,6 +98,65 @@ async function save() {
   setTimeout(refresh, 100);
 }
 
+// One-click pairing: the server hands the token over once someone approves the code on the machine.
+const PAIR_POLL_MS = 1000;
+const PAIR_LIMIT_MS = 125000;
+let pairing = null;
+
+function showPairing(state, text, code = "", cmd = "") {
+  const box = $("pairing");
+  box.hidden = false;
+  box.dataset.state = state;
+  $("pair-text").textContent = text;
+  $("pair-code").textContent = code;
+  $("pair-cmd").textContent = cmd;
+  $("pair-cmd-box").hidden = !cmd;
+}
+
+async function pair() {
+  if (pairing) return;
+  await save();
+  let req;
+  try {
+    req = await call("pairAsk");
+  } catch (err) {
+    showPairing("failed", err.message);
+    return;
+  }
+  showPairing("pending", "Approve this code in a terminal in the Reply Desk folder (it is also shown in the server's output):",
+    req.code, req.approve_with);
+  const until = Date.now() + Math.min(PAIR_LIMIT_MS, (req.expires_in || 120) * 1000 + 5000);
+  pairing = setInterval(async () => {
+    let got;
+    try {
+      got = await call("pairPoll", { id: req.id });
+    } catch (err) {
+      stopPairing();
+      showPairing("failed", `${err.message} Press "Pair with one click" to try again.`);
+      return;
+    }
+    if (got.state === "delivered") {
+      stopPairing();
+      showPairing("delivered", "Paired. This browser now has the server's token.");
+      await load();
+      refresh();
+    } else if (got.state === "denied") {
+      stopPairing();
+      showPairing("failed", "The pairing was refused on the server.");
+    } else if (Date.now() > until) {
+      stopPairing();
+      showPairing("failed", 'The code expired before it was approved. Press "Pair with one click" to try again.');
+    }
+  }, PAIR_POLL_MS);
+}
+
+function stopPairing() {
+  clearInterval(pairing);
+  pairing = null;
+}
+
+$("pair").addEventListener("click", pair);
+$("copy-pair").addEventListener("click", () => navigator.clipboard.writeText($("pair-cmd").textContent).catch(() => {}));
 $("save").addEventListener("click", save);
 $("save-conn").addEventListener("click", save);
 $("test").addEventListener("click", refresh);

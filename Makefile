@@ -39,7 +39,7 @@ lint: dev-venv
 	$(PY) -m ruff check server tray tests bench
 
 test: deps dev-venv $(TEST_PREREQS) lint
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider --durations=15 tests
 	if [ -f ../shared/checks/contract.py ]; then $(PY) ../shared/checks/contract.py; fi
 
 bench: deps dev-venv

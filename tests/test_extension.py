@@ -491,3 +491,38 @@ def test_one_click_pairing_after_approval_on_the_machine(browser: BrowserSession
     stored = browser.service_worker().evaluate("() => chrome.storage.local.get('token')")["token"]
     assert stored == server.token
     page.close()
+
+
+def test_extension_survives_a_server_restart(browser: BrowserSession, server: LiveServer, tmp_path: Path) -> None:
+    """A real server process stops and starts again on the same port and data folder (as after a crash or an
+    update): the panel says the server is down meanwhile, then the next suggestion works without a reload."""
+    from tests.test_soak import ServerProcess, free_port
+
+    sw = browser.service_worker()
+    srv = ServerProcess(tmp_path / "data", port=free_port()).start()
+    try:
+        sw.evaluate("cfg => chrome.storage.local.set(cfg)", {"serverUrl": srv.url, "token": srv.token})
+        page = open_page(browser, f"{srv.url}/demo")
+        kate = page.locator('[data-testid="cellInnerDiv"]', has_text="@ktmink").locator("article")
+        kate.evaluate("el => el.scrollIntoView({block: 'center'})")
+        panel = suggest(page, kate)
+        first = panel.get_by_role("textbox", name="Reply").input_value()
+        panel.get_by_role("button", name="Close").click()
+
+        srv.stop()
+        kate.get_by_role("button", name="Suggest reply").click()
+        error = page.locator("replydesk-panel .error")
+        wait_until(lambda: error.count() and error.is_visible() and "not running" in error.inner_text(),
+                   what="the panel to say the server is down")
+        page.locator("replydesk-panel").get_by_role("button", name="Close").click()
+
+        srv.start()
+        panel = suggest(page, kate)
+        assert panel.get_by_role("textbox", name="Reply").input_value() == first  # same post, same reply
+        items = requests.get(f"{srv.url}/api/queue", headers=srv.headers, timeout=10).json()["items"]
+        assert any(i["post_id"] == "1851000000000000001" for i in items), "the post is tracked after the restart"
+        assert not page.errors, page.errors
+        page.close()
+    finally:
+        srv.stop()
+        sw.evaluate("cfg => chrome.storage.local.set(cfg)", {"serverUrl": server.url, "token": server.token})

@@ -276,7 +276,9 @@ def test_x_length_counts_urls_emoji_and_cjk() -> None:
 
 SAMPLES = ["hello", "日本語のテキスト😷 https://example.com", "#️⃣ 1️⃣ *️⃣ 123 #tag", "👨‍👩‍👧‍👦 family 🇬🇧 flag",
            "© ® ™ ‼ ⁉ ↔", "line\r\nbreak\rhere", "e\u0301 cafe\u0301", "x.com/abc t.co/xyz bit.ly/3x", "a" * 400,
-           "emoji 👍🏽👍🏿 skin tones", "한국어 텍스트 and 中文", "fullwidth ＡＢＣ and ｱｲｳ"]
+           "emoji 👍🏽👍🏿 skin tones", "한국어 텍스트 and 中文", "fullwidth ＡＢＣ and ｱｲｳ",
+           "Visit acme.com. Then", "http://192.168.0.1/x and https://localhost:8080", "Done. Next... e.g. this",
+           "mail me@acme.com or t.co", "ends with a dot."]
 
 
 @pytest.mark.parametrize("text", SAMPLES)
@@ -293,6 +295,20 @@ _ALPHABET = st.sampled_from(list("abc XYZ.,!?#*0123456789/:-@\n") + ["日", "本
 @given(st.lists(_ALPHABET, max_size=60).map("".join))
 def test_weighted_length_matches_twitter_text_on_random_text(text: str) -> None:
     assert tone.weighted_length(text) == parse_tweet(text).weightedLength
+
+
+@pytest.mark.parametrize("limit", [1, 10, 279, 280])
+def test_where_the_count_passes_the_limit(limit: int) -> None:
+    """The span of length_over_limit starts at the first character past the limit, on the fast (plain text) path
+    and on the slow one (a URL or an emoji in the text), alike."""
+    plain = "a" * (limit + 5)
+    assert tone._weigh(plain, limit) == (limit + 5, limit)
+    with_url = "https://acme.com/x " + plain  # 23 + 1 + limit + 5
+    count, at = tone._weigh(with_url, limit)
+    assert count == parse_tweet(with_url).weightedLength
+    # The URL (18 characters, weighing 23) passes a small limit at once; past it each character weighs one.
+    assert at == (0 if limit < 23 else 18 + (limit - 23))
+    assert tone._weigh("short", 280) == (5, 5)
 
 
 def test_signature_formats_of_the_real_packs() -> None:

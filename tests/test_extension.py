@@ -421,12 +421,18 @@ def test_demo_page_x_and_facebook(browser: BrowserSession, server: LiveServer) -
 
 
 def test_popup_lists_waiting_posts(browser: BrowserSession, server: LiveServer) -> None:
+    # A post of its own, so the test stands alone (earlier tests may have left others waiting too).
+    r = requests.post(f"{server.url}/api/queue", headers=server.headers, timeout=10, json={"post": {
+        "platform": "x", "post_id": "1999000000000000001", "url": "https://x.com/popup_test/status/1999000000000000001",
+        "author": {"handle": "popup_test", "name": "Pat Popup"}, "text": "@AcmeShop is my parcel lost?"}})
+    assert r.status_code in (200, 201), r.text
+    waiting = [it for it in queue(server, "active")]
+    assert any(it["post_id"] == "1999000000000000001" for it in waiting)
     page = browser.context.new_page()
     page.goto(f"chrome-extension://{browser.extension_id}/popup/popup.html")
     wait_until(lambda: page.locator("#state").get_attribute("data-state") == "ok", what="the popup connected")
-    waiting = [it for it in queue(server, "active")]
-    assert waiting, "earlier tests leave posts waiting"
     wait_until(lambda: page.locator("#items li").count() == len(waiting), what="every waiting post in the popup")
+    assert "Pat Popup" in page.locator("#items").inner_text()
     first = page.locator("#items li").first.inner_text()
     assert any((it.get("customer") or it["author"].get("name") or "") in first for it in waiting[:1])
     assert page.locator("#fix").is_hidden() and page.locator("#empty").is_hidden()

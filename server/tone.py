@@ -510,17 +510,21 @@ def weighted_length(text: str) -> int:
     return _weigh(text, 280)[0]
 
 
-def _weigh(text: str, limit: int) -> tuple[int, int]:
+def _weigh(text: str, limit: int, emojis: dict[int, int] | None = None) -> tuple[int, int]:
     """(weighted length, index in `text` where the count first passes `limit`, or len(text) if it never does).
 
     The index is exact for NFC text with no CR characters, which is what browsers hand us; otherwise approximate.
+    `emojis`: `_emoji_spans(text)` when the caller has it already (the emoji regex is the slow part).
     """
     norm = _CRLF_RE.sub("\n", unicodedata.normalize("NFC", text))
+    if norm != text:
+        emojis = None  # spans of the text, not of its normalized form
     scale = _TT["scale"]
     # twitter-text's URL extraction is the slowest step; every URL it finds has a dot inside a word.
     urls = {u["indices"][0]: u["indices"][1] for u in extract_urls_with_indices(norm)} \
         if _MAYBE_URL_RE.search(norm) else {}
-    emojis = _emoji_spans(norm) if not norm.isascii() else {}
+    if emojis is None:
+        emojis = _emoji_spans(norm) if not norm.isascii() else {}
     url_weight = _TT["transformed_url_length"] * scale
     emoji_weight = _TT["default_weight"]
     cap = limit * scale
@@ -976,8 +980,9 @@ def check(text: str, platform: str, pack: Any = None, post: Any = None, analysis
     if channel.get("limit"):
         limit = int(channel["limit"])
     counting = channel.get("counting") or counting
+    emojis = _emoji_spans(text) if not text.isascii() else {}
     if counting == "twitter":
-        count, at = _weigh(text, limit)
+        count, at = _weigh(text, limit, emojis)
     else:
         count, at = n, min(limit, n)
     if count > limit:
@@ -1005,7 +1010,6 @@ def check(text: str, platform: str, pack: Any = None, post: Any = None, analysis
             if not _domain_allowed(host, list(allowed)):
                 findings.append(_finding("url_not_allowed", f"Links to {host} are not allowed by the pack (allowed: "
                                          f"{', '.join(allowed)}).", m.span(), _suggest_replacement(text, m.span(), "")))
-    emojis = _emoji_spans(text) if not text.isascii() else {}
     if (data.get("pack") or {}).get("emoji") is False and emojis:
         first = min(emojis.items())
         findings.append(_finding("emoji_not_allowed", "The pack's voice does not use emoji.", first))

@@ -16,6 +16,7 @@ from simple_websocket import Client, ConnectionClosed
 from server import create_app
 from server.config import REPO_ROOT
 from tests.conftest import LiveServer, make_config
+from tests.test_queue_api import FLAT_SLA, write_pack
 
 FAST_SLA = """
 [sla]
@@ -27,26 +28,12 @@ default_minutes = 600
 """
 
 
-FLAT_SLA = """
-[sla]
-due_soon_fraction = 0.25
-[sla.x]
-default_minutes = 60
-[sla.facebook]
-default_minutes = 120
-"""
-
-
 def make_packs(root: Path) -> Path:
     """The default pack, plus "fast" (3-second targets) and "flat" (no business hours: results that do not
     depend on the time of day the suite runs)."""
     shutil.copytree(REPO_ROOT / "prompts" / "default", root / "default")
-    for name, rules in (("fast", FAST_SLA), ("flat", FLAT_SLA)):
-        folder = root / name
-        shutil.copytree(REPO_ROOT / "prompts" / "default", folder)
-        text = (folder / "pack.toml").read_text().replace('name = "default"', f'name = "{name}"', 1)
-        start, end = text.index("[sla]"), text.index("[tone]")
-        (folder / "pack.toml").write_text(text[:start] + rules.strip() + "\n\n" + text[end:])
+    write_pack(root, "fast", FAST_SLA)
+    write_pack(root, "flat", FLAT_SLA)
     return root
 
 

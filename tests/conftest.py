@@ -33,6 +33,15 @@ def make_config(tmp: Path, **kw: Any) -> Config:
                   scheduler_interval=kw.pop("scheduler_interval", 0.2), **kw)
 
 
+@pytest.fixture(scope="module")
+def fake():
+    """A real chat-completions server on loopback (tests/fake_llm.py), one per test module; tests set its mode."""
+    from tests.fake_llm import FakeLLM
+
+    with FakeLLM(slow_seconds=30, trickle_interval=0.1) as server:
+        yield server
+
+
 @pytest.fixture
 def app(tmp_path: Path):
     return create_app(make_config(tmp_path / "data"))

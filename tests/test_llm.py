@@ -25,16 +25,10 @@ from server.llm import (
 )
 from server.packs import PackStore
 from tests.conftest import DATA, make_config
-from tests.fake_llm import DEFAULT_REPLY, FakeLLM
+from tests.fake_llm import DEFAULT_REPLY
 
 PLAYBOOK = "PLAYBOOK REPLY ^AC"
 TIMEOUT = 1.0
-
-
-@pytest.fixture(scope="module")
-def fake():
-    with FakeLLM(slow_seconds=30, trickle_interval=0.1) as server:
-        yield server
 
 
 @pytest.fixture(autouse=True)

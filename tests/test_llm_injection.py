@@ -14,7 +14,7 @@ from server.config import REPO_ROOT, Config
 from server.llm import EchoIndex, OpenAIEngine, build_messages
 from server.packs import PackStore
 from tests.conftest import DATA
-from tests.fake_llm import DEFAULT_REPLY, FakeLLM
+from tests.fake_llm import DEFAULT_REPLY
 
 PLAYBOOK = "Kate, I'm sorry about this. I'm looking into it now and will update you today. ^AC"
 
@@ -82,12 +82,6 @@ def compromised(body: dict) -> str:
             return answer.replace("{system}", system).replace("{middle}", _middle(system)).replace(
                 "{rules}", _rules(system))
     return DEFAULT_REPLY
-
-
-@pytest.fixture(scope="module")
-def fake():
-    with FakeLLM() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -11,15 +11,9 @@ from simple_websocket import Client, ConnectionClosed
 
 from server import create_app
 from tests.conftest import DATA, LiveServer, make_config
-from tests.fake_llm import DEFAULT_REPLY, FakeLLM
+from tests.fake_llm import DEFAULT_REPLY
 
 TIMEOUT = 1.5
-
-
-@pytest.fixture(scope="module")
-def fake():
-    with FakeLLM(slow_seconds=30, trickle_interval=0.1) as server:
-        yield server
 
 
 @pytest.fixture(autouse=True)

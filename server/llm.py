@@ -27,7 +27,6 @@ If nothing was streamed before a fallback, the playbook reply is sent as one del
 """
 from __future__ import annotations
 
-import inspect
 import queue
 import re
 import threading
@@ -380,7 +379,6 @@ def stream_tripped(text: str, echo: EchoIndex | None) -> bool:
     return bool((echo is not None and echo.leaks(text)) or _ROLE_BREAK.search(text))
 
 
-_TONE_KW: dict[Any, bool] = {}
 BANNED_RULE = "- Never use these phrases: "
 
 
@@ -391,19 +389,11 @@ def _echo_source(system_prompt: str) -> str:
 
 def tone_report(text: str, post: dict[str, Any], pack: Any, facts: dict[str, Any], system_prompt: str
                 ) -> dict[str, Any]:
-    """The shared tone check of a reply, given the system prompt (when it accepts one) for its prompt-leak rule."""
+    """The shared tone check of a reply, given the system prompt for its prompt-leak rule."""
     from server import tone
 
-    fn = tone.check
-    if fn not in _TONE_KW:
-        try:
-            _TONE_KW[fn] = "system_prompt" in inspect.signature(fn).parameters
-        except (TypeError, ValueError):
-            _TONE_KW[fn] = False
-    kwargs: dict[str, Any] = {"pack": pack, "post": post, "analysis": facts}
-    if _TONE_KW[fn]:
-        kwargs["system_prompt"] = _echo_source(system_prompt)
-    return fn(text, post["platform"], **kwargs)
+    return tone.check(text, post["platform"], pack=pack, post=post, analysis=facts,
+                      system_prompt=_echo_source(system_prompt))
 
 
 def required_signature(pack: Any, options: dict[str, Any]) -> str | None:

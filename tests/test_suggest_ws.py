@@ -130,9 +130,18 @@ def test_bad_request_gets_an_error_event_with_the_id(ws, post):
     assert ws.events_for("nopack")[-1]["error"] == "unknown_pack"
 
 
+def wait_for_model_requests(fake, count: int, wait: float = 10.0) -> None:
+    """Block until the model has seen `count` requests, so a scripted step goes to the request meant for it."""
+    deadline = time.monotonic() + wait
+    while len(fake.requests) < count:
+        assert time.monotonic() < deadline, f"the model saw {len(fake.requests)} requests, not {count}"
+        time.sleep(0.01)
+
+
 def test_socket_keeps_serving_while_a_suggest_runs(fake, ws, post):
     fake.script.append({"mode": "slow"})  # the first request hangs until the deadline
     ws.send({"type": "suggest", "id": "slow", "post": post})
+    wait_for_model_requests(fake, 1)  # two requests in flight reach the model in either order otherwise
     ws.send({"type": "suggest", "id": "fast", "post": post})
     fast = ws.events_for("fast")[-1]
     assert fast["type"] == "done" and fast["engine"] == "openai"
@@ -143,9 +152,7 @@ def test_socket_keeps_serving_while_a_suggest_runs(fake, ws, post):
 def test_a_second_suggest_with_the_same_id_supersedes_the_first(fake, ws, post):
     fake.script.append({"mode": "slow"})
     ws.send({"type": "suggest", "id": "x1", "post": post})
-    deadline = time.monotonic() + 10
-    while not fake.requests and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for_model_requests(fake, 1)
     ws.send({"type": "suggest", "id": "x1", "post": post, "options": {"variant": 1}})
     first = ws.events_for("x1")
     assert first[-1]["type"] == "done" and first[-1]["engine"] == "openai"

@@ -5,8 +5,8 @@ import json
 import os
 import re
 import shutil
-import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -259,14 +259,17 @@ def test_unchanged_pack_is_served_from_memory(packs_dir: Path) -> None:
         assert store.get("default") is first  # not re-parsed while its files are unchanged
 
 
-def test_hand_edits_are_noticed_after_the_recheck_interval(packs_dir: Path) -> None:
+def test_hand_edits_are_noticed_after_the_recheck_interval(packs_dir: Path, monkeypatch) -> None:
     """Files are looked at once per interval, not on every suggestion; an edit by hand shows after it."""
-    store = PackStore(packs_dir, recheck_seconds=0.2)
+    now = [1000.0]  # the store's clock, moved by hand: a slow machine cannot push a step past the interval
+    monkeypatch.setattr("server.packs.time", SimpleNamespace(monotonic=lambda: now[0]))
+    store = PackStore(packs_dir, recheck_seconds=0.5)
     before = store.get("default")
     pack_toml = packs_dir / "default" / "pack.toml"
     bump(pack_toml, pack_toml.read_text().replace('version = ', 'version = "9.9" #', 1))
+    now[0] += 0.4
     assert store.get("default") is before  # within the interval: the cached pack, no stat
-    time.sleep(0.3)
+    now[0] += 0.2
     after = store.get("default")
     assert after is not before and after.version == "9.9"
 

@@ -110,6 +110,11 @@ class Desk:
             return []
         return [json.loads(line) for line in self.notes_log.read_text().splitlines() if line.strip()]
 
+    def visible_windows(self) -> set[str]:
+        """Ids of the mapped windows: a menu that opens adds one (typing into it before that loses the keys)."""
+        found = self.desktop.run("xdotool", "search", "--onlyvisible", "--name", "")
+        return set(found.stdout.split())
+
     def click(self, box: tuple[int, int, int, int], button: int) -> None:
         x, y = (box[0] + box[2]) // 2, (box[1] + box[3]) // 2
         result = self.desktop.run("xdotool", "mousemove", str(x), str(y), "click", str(button))
@@ -226,8 +231,10 @@ def test_real_tray_counts_down_notifies_once_acts_and_survives_a_restart(desk: D
 
     # Mark replied from the real menu: right click, the first post (Cat, the earliest deadline), its submenu.
     box = desk.wait_icon("overdue")
+    before = desk.visible_windows()
     desk.click(box, 3)
-    time.sleep(1.0)  # let the menu map before typing into it
+    wait_for(lambda: desk.visible_windows() - before, 15, "the tray menu to open")
+    time.sleep(0.3)  # mapped; GTK takes the keyboard grab right after
     for key in ("Down", "Down", "Right", "Down", "Return"):
         assert desk.desktop.run("xdotool", "key", key).returncode == 0
         time.sleep(0.3)

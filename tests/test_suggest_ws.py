@@ -10,6 +10,7 @@ import requests
 from simple_websocket import Client, ConnectionClosed
 
 from server import create_app
+from tests.browser import wait_until
 from tests.conftest import DATA, LiveServer, make_config
 from tests.fake_llm import DEFAULT_REPLY
 
@@ -130,12 +131,9 @@ def test_bad_request_gets_an_error_event_with_the_id(ws, post):
     assert ws.events_for("nopack")[-1]["error"] == "unknown_pack"
 
 
-def wait_for_model_requests(fake, count: int, wait: float = 10.0) -> None:
+def wait_for_model_requests(fake, count: int) -> None:
     """Block until the model has seen `count` requests, so a scripted step goes to the request meant for it."""
-    deadline = time.monotonic() + wait
-    while len(fake.requests) < count:
-        assert time.monotonic() < deadline, f"the model saw {len(fake.requests)} requests, not {count}"
-        time.sleep(0.01)
+    wait_until(lambda: len(fake.requests) >= count, 10, 0.01, f"the model to see {count} request(s)")
 
 
 def test_socket_keeps_serving_while_a_suggest_runs(fake, ws, post):

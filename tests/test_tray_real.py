@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.browser import wait_until
 from tray.desktop import ServerProcess, VirtualDesktop, color_pixels, short_sla_packs
 from tray.icon import BADGE, COLORS, TEXT
 
@@ -31,15 +32,9 @@ SERVER_PY = REPO / ".venv" / "bin" / "python"
 STRIP = (0, 0, 400, 40)  # where trayer (top edge, 200 px wide, 32 px high) shows the icons
 
 
-def wait_for(check, timeout: float = 30.0, what: str = "condition", interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+def wait_for(check, timeout: float = 30.0, what: str = "condition"):
+    """tests.browser's poll, at a slower pace: many checks here take a screenshot."""
+    return wait_until(check, timeout, 0.2, what)
 
 
 def iso(dt: datetime) -> str:

@@ -31,9 +31,9 @@ def _row(name: str, ms: list[float], target: str, note: str) -> dict:
 
 
 def run() -> list[dict]:
-    from server.analysis import analyze
-    from server.packs import PackStore
-    from server.playbook import generate
+    from server.core.analysis import analyze
+    from server.core.playbook import generate
+    from server.packs.store import PackStore
 
     store = PackStore(ROOT / "prompts")
     posts = json.loads((DATA / "analysis_posts.json").read_text(encoding="utf-8"))

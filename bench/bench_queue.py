@@ -47,13 +47,13 @@ def run() -> list[dict[str, Any]]:
     from simple_websocket import Client, ConnectionClosed
     from werkzeug.serving import make_server
 
-    from server import create_app
+    from server.app import create_app
     from server.config import REPO_ROOT, Config
 
     tmp = tempfile.TemporaryDirectory(prefix="replydesk-bench-")
     app = create_app(Config(data_dir=Path(tmp.name), packs_dir=REPO_ROOT / "prompts", scheduler_interval=1.0))
-    svc = app.extensions["replydesk"]["queue"]
-    pack = app.extensions["replydesk"]["packs"].get("default")
+    svc = app.extensions["replydesk"].queue
+    pack = app.extensions["replydesk"].packs.get("default")
     now = time.time()
     # Open posts made over the last 100 minutes: a mix of waiting, due soon and overdue.
     rows = [_row(svc, pack, n, now, now - (n % 6000)) for n in range(N_POSTS)]
@@ -176,7 +176,7 @@ def run() -> list[dict[str, Any]]:
             except ConnectionClosed:
                 pass
         server.shutdown()
-        app.extensions["replydesk"]["stop"]()
+        app.extensions["replydesk"].close()
         tmp.cleanup()
     return results
 

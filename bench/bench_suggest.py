@@ -42,27 +42,27 @@ def _posts() -> list[dict]:
 def run() -> list[dict]:
     import requests
 
-    from server import create_app
-    from server import suggest as suggest_mod
+    from server.app import create_app
     from server.config import REPO_ROOT, Config
+    from server.suggest import service as suggest_mod
     from tests.test_soak import ServerProcess
 
     posts = _posts()
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app(Config(data_dir=Path(tmp) / "data", packs_dir=REPO_ROOT / "prompts", testing=True))
-        pack = app.extensions["replydesk"]["packs"].get("default")
+        pack = app.extensions["replydesk"].packs.get("default")
         for post in posts[:20]:  # warm-up: imports, caches
-            suggest_mod.suggest(suggest_mod.parse_request({"post": post}, app.extensions["replydesk"]["packs"],
+            suggest_mod.suggest(suggest_mod.parse_request({"post": post}, app.extensions["replydesk"].packs,
                                                           "default")[0], pack, {})
         direct = []
         for i in range(N):
             post = posts[i % len(posts)]
             started = time.perf_counter()
             parsed, pk, opts = suggest_mod.parse_request({"post": post, "options": {"variant": i % 3}},
-                                                         app.extensions["replydesk"]["packs"], "default")
+                                                         app.extensions["replydesk"].packs, "default")
             suggest_mod.suggest(parsed, pk, opts)
             direct.append((time.perf_counter() - started) * 1000)
-        stop = app.extensions["replydesk"].get("stop")
+        stop = app.extensions["replydesk"].close
         if stop:
             stop()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from server import tone  # noqa: E402
+from server.core import tone  # noqa: E402
 
 CALLS = 2000
 TARGET = "median < 2 ms, p99 < 10 ms"

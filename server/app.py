@@ -1,4 +1,8 @@
-"""The Flask app factory: every piece of state lives on the app, so tests can run many servers in one process."""
+"""The Flask app factory: every piece of state lives on the app, so tests can run many servers in one process.
+
+Every part is listed here, in the order it is wired: no part registers itself by module name, and a part that
+fails to import fails the start-up instead of silently vanishing.
+"""
 from __future__ import annotations
 
 import logging
@@ -6,65 +10,55 @@ from typing import Any
 
 from flask import Flask, jsonify
 
-from server import errors, security, ws
+from server import __version__, admin, demo
 from server.config import Config
-from server.events import EventHub
-from server.keystore import get_or_create_token
-from server.packs import PackStore
+from server.llm import engine as llm_engine
+from server.packs.store import PackStore
+from server.queue import routes as queue_routes
+from server.services import EXTENSION_KEY, Services
+from server.suggest import routes as suggest_routes
+from server.suggest import socket as suggest_socket
+from server.web import errors, openapi, pairing, security, sockets
+from server.web.events import EventHub
+from server.web.keystore import get_or_create_token
 
 MAX_BODY = 64 * 1024
 
 
 def create_app(config: Config | None = None) -> Flask:
-    from server import __version__
-
     cfg = config or Config.from_env()
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     app = Flask(__name__)
+    token = get_or_create_token(cfg.data_dir)
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY,
         JSON_SORT_KEYS=False,
         REPLYDESK=cfg,
         REPLYDESK_VERSION=__version__,
-        REPLYDESK_TOKEN=get_or_create_token(cfg.data_dir),
+        REPLYDESK_TOKEN=token,
         TESTING=cfg.testing,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    services: dict[str, Any] = {
-        "config": cfg,
-        "packs": PackStore(cfg.packs_dir, good_dir=cfg.data_dir / "packs-last-good"),
-        "after_suggest": [],
-    }
-    app.extensions["replydesk"] = services
-    app.extensions["replydesk_hub"] = EventHub()
+    svc = Services(config=cfg, hub=EventHub(), token=token,
+                   packs=PackStore(cfg.packs_dir, good_dir=cfg.data_dir / "packs-last-good"))
+    app.extensions[EXTENSION_KEY] = svc
+
     errors.register(app)
     security.register(app)
-    ws.register(app)
-
-    from server.api import bp as api_bp
-
-    app.register_blueprint(api_bp)
-    _register_optional(app)
+    sockets.register(app, svc)
+    suggest_routes.init_app(app)
+    queue_routes.init_app(app, svc)
+    llm_engine.init_app(app, svc)
+    admin.init_app(app, svc)
+    demo.init_app(app)
+    suggest_socket.init_app(svc)
+    pairing.init_app(app, svc)
+    openapi.init_app(app)
 
     @app.get("/healthz")
     def healthz() -> Any:
         return jsonify({"ok": True, "version": __version__})
 
-    return app
-
-
-def _register_optional(app: Flask) -> None:
-    """Parts that hook themselves in (queue, LLM engine, console, demo) via an `init_app(app)` each."""
-    import importlib
-
-    for module in ("server.queue_api", "server.llm", "server.admin", "server.demo", "server.suggest_ws",
-                   "server.pairing", "server.openapi"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        mod.init_app(app)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    return app

@@ -15,7 +15,7 @@ os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
 for var in ("OPENAI_API_KEY", "REPLYDESK_LLM_BASE_URL", "REPLYDESK_LLM_MODEL"):
     os.environ.pop(var, None)
 
-from server import create_app  # noqa: E402
+from server.app import create_app  # noqa: E402
 from server.config import REPO_ROOT, Config  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
@@ -74,7 +74,7 @@ class LiveServer:
 
     def stop(self) -> None:
         self.server.shutdown()
-        stop = self.app.extensions["replydesk"].get("stop")
+        stop = self.app.extensions["replydesk"].close
         if stop:
             stop()
 

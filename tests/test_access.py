@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from server import ws as ws_mod
 from server.config import REPO_ROOT
+from server.web import sockets as ws_mod
 from tests.conftest import LiveServer, make_config
 
 POST = {"platform": "x", "post_id": "acc1", "author": {"handle": "kate", "name": "Kate Mink"},
@@ -84,7 +84,7 @@ def server(tmp_path_factory) -> Iterator[LiveServer]:
     srv = LiveServer(_app(tmp_path_factory.mktemp("access")))
     connections: list[str] = []
     srv.app.extensions["test_ws_connections"] = connections
-    ws_mod.connect_hooks(srv.app).append(lambda session: connections.append("authenticated"))
+    srv.app.extensions["replydesk"].ws_connect_hooks.append(lambda session: connections.append("authenticated"))
     srv.start()
     yield srv
     srv.stop()
@@ -93,7 +93,7 @@ def server(tmp_path_factory) -> Iterator[LiveServer]:
 def _app(tmp_path: Path):
     import shutil
 
-    from server import create_app
+    from server.app import create_app
 
     shutil.copytree(REPO_ROOT / "prompts", tmp_path / "packs")
     return create_app(make_config(tmp_path / "data", packs_dir=tmp_path / "packs"))
@@ -293,7 +293,7 @@ def test_tokens_are_compared_in_constant_time(app, monkeypatch):
 
 
 def test_agent_token_opens_nothing_in_the_console(server, tmp_path):
-    data_dir = server.app.extensions["replydesk"]["config"].data_dir
+    data_dir = server.app.extensions["replydesk"].config.data_dir
     r = subprocess.run([sys.executable, "-m", "server", "add-supervisor", SUPERVISOR, "--data-dir", str(data_dir)],
                        input=PASSWORD + "\n", text=True, capture_output=True, cwd=REPO_ROOT, timeout=60,
                        env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"})
@@ -302,7 +302,7 @@ def test_agent_token_opens_nothing_in_the_console(server, tmp_path):
     for path in ("/admin/", "/admin/dashboard", "/admin/packs", "/admin/packs/default", "/admin/packs/default/history"):
         r = requests.get(server.url + path, headers=bearer, allow_redirects=False, timeout=30)
         assert r.status_code in (302, 303) and "/admin/login" in r.headers["Location"], (path, r.status_code)
-    pack_file = server.app.extensions["replydesk"]["packs"].packs_dir / "default" / "pack.toml"
+    pack_file = server.app.extensions["replydesk"].packs.packs_dir / "default" / "pack.toml"
     before = pack_file.read_text()
     for headers in (bearer, {**bearer, "X-CSRF-Token": server.token}):
         r = requests.post(f"{server.url}/admin/packs/default", headers=headers, allow_redirects=False, timeout=30,

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from markupsafe import escape
 
-from server import create_app
 from server.admin.auth import add_supervisor, load_users, verify
+from server.app import create_app
 from server.config import REPO_ROOT
-from server.packs import key_line, parse_pack, read_files
+from server.packs.store import key_line, parse_pack, read_files
 from tests.conftest import make_config
 
 PASSWORD = "correct horse battery"
@@ -76,13 +76,13 @@ class Console:
 def admin_app(tmp_path: Path):
     app = make_admin_app(tmp_path)
     yield app
-    stop = app.extensions["replydesk"].get("stop")
+    stop = app.extensions["replydesk"].close
     if stop:
         stop()
 
 
 def live_files(app, pack: str = "default") -> dict[str, str]:
-    return read_files(app.extensions["replydesk"]["config"].packs_dir / pack)
+    return read_files(app.extensions["replydesk"].config.packs_dir / pack)
 
 
 def set_value(files: dict[str, str], dotted: str, literal: str) -> tuple[dict[str, str], str, int]:
@@ -275,7 +275,7 @@ def test_preview_uses_the_engine_agents_get(tmp_path: Path) -> None:
     with FakeLLM() as llm:
         app = make_admin_app(tmp_path, llm_base_url=llm.url, llm_model="fake-model", llm_timeout=10)
         try:
-            assert app.extensions["replydesk"].get("llm") is not None
+            assert app.extensions["replydesk"].llm is not None
             con = Console(app)
             _html, token, base = con.open()
             files = live_files(app)
@@ -291,7 +291,7 @@ def test_preview_uses_the_engine_agents_get(tmp_path: Path) -> None:
             assert resp.text.count("openai") >= 2 * rows
             assert live_files(app) == files
         finally:
-            app.extensions["replydesk"]["stop"]()
+            app.extensions["replydesk"].close()
 
 
 def test_valid_save_goes_live_at_once_and_is_recorded(admin_app) -> None:
@@ -309,7 +309,7 @@ def test_valid_save_goes_live_at_once_and_is_recorded(admin_app) -> None:
     assert "is live for agents now" in page
     reply = suggest_reply(admin_app)
     assert "^QA" in reply and old_sig not in reply
-    versions = admin_app.extensions["replydesk"]["admin"]["history"].versions("default")
+    versions = admin_app.extensions["replydesk"].admin.history.versions("default")
     assert [v.author for v in versions] == ["alice", "(original files)"]
     assert versions[0].note == "new team signature" and versions[0].files == changed
     assert versions[1].files == files
@@ -362,7 +362,7 @@ def test_history_diff_and_rollback(admin_app) -> None:
     assert resp.status_code == 302
     assert live_files(admin_app) == files
     assert old_sig in suggest_reply(admin_app)
-    versions = admin_app.extensions["replydesk"]["admin"]["history"].versions("default")
+    versions = admin_app.extensions["replydesk"].admin.history.versions("default")
     assert versions[0].action == "rollback" and versions[0].author == "alice" and len(versions) == 3
     assert "Rolled back to the version saved by (original files)" in versions[0].note
     # a rollback from a page that is out of date is refused like any stale save
@@ -396,7 +396,7 @@ def test_unknown_pack_and_version(admin_app) -> None:
 def test_edit_on_disk_is_recorded_as_external(admin_app) -> None:
     con = Console(admin_app)
     con.open()
-    folder = admin_app.extensions["replydesk"]["config"].packs_dir / "default"
+    folder = admin_app.extensions["replydesk"].config.packs_dir / "default"
     changed, fname, _line = set_value(live_files(admin_app), "pack.brand", '"Disk"')
     (folder / fname).write_text(changed[fname])
     os.utime(folder / fname, ns=(1, 1))  # a different stamp even within one clock tick
@@ -490,10 +490,10 @@ def test_session_secret_is_private_and_stable(tmp_path: Path) -> None:
         # a restarted server keeps sessions valid
         again = create_app(make_config(tmp_path / "data", packs_dir=tmp_path / "prompts"))
         assert again.secret_key == app.secret_key
-        stop = again.extensions["replydesk"].get("stop")
+        stop = again.extensions["replydesk"].close
         if stop:
             stop()
     finally:
-        stop = app.extensions["replydesk"].get("stop")
+        stop = app.extensions["replydesk"].close
         if stop:
             stop()

@@ -17,7 +17,7 @@ import requests
 from playwright import sync_api as playwright_api
 from playwright.sync_api import expect
 
-from server.packs import read_files
+from server.packs.store import read_files
 from tests.conftest import ARTIFACTS, LiveServer
 from tests.test_admin import PASSWORD, example_count, make_admin_app, set_value, signature
 
@@ -75,7 +75,7 @@ def sign_in(page, server: LiveServer, name: str = "alice", path: str = "/admin/p
 
 
 def packs_dir(server: LiveServer) -> Path:
-    return server.app.extensions["replydesk"]["config"].packs_dir / "default"
+    return server.app.extensions["replydesk"].config.packs_dir / "default"
 
 
 def agent_reply(server: LiveServer) -> str:

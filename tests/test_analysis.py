@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from server.analysis import INTENTS, SEVERITIES, analyze, extract_entities, first_name
 from server.config import REPO_ROOT
-from server.packs import PackStore
+from server.core.analysis import INTENTS, SEVERITIES, analyze, extract_entities, first_name
+from server.packs.store import PackStore
 
 DATA = Path(__file__).resolve().parent / "data"
 LABELLED: list[dict[str, Any]] = json.loads((DATA / "analysis_posts.json").read_text(encoding="utf-8"))

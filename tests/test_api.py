@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from server import create_app
+from server.app import create_app
 from tests.conftest import make_config
 
 POST = {"platform": "x", "post_id": "42", "url": "https://x.com/kate/status/42",

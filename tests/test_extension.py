@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from server import create_app
+from server.app import create_app
 from tests.browser import ARTIFACTS, FIXTURES, BrowserSession, launch_chromium, serve_files, wait_until
 from tests.conftest import LiveServer, make_config
 

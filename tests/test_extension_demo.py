@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server import demo
+from server.demo import routes as demo
 
 TESTS = Path(__file__).resolve().parent
 

@@ -26,7 +26,7 @@ import pytest
 import requests
 
 from server.config import REPO_ROOT
-from server.packs import digest_of, parse_pack, read_files, recover
+from server.packs.store import digest_of, parse_pack, read_files, recover
 from tests.fake_llm import DEFAULT_REPLY
 from tests.test_soak import ARTIFACTS, ServerProcess, free_port
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from server.config import REPO_ROOT
-from server.history import PackHistory, diff_files, diff_text
-from server.packs import digest_of, read_files
+from server.packs.history import PackHistory, diff_files, diff_text
+from server.packs.store import digest_of, read_files
 
 FILES = read_files(REPO_ROOT / "prompts" / "default")
 
@@ -65,7 +65,7 @@ def test_bad_ids_are_not_found(tmp_path: Path, bad: str) -> None:
 
 
 def test_bad_pack_name_refused(tmp_path: Path) -> None:
-    from server.packs import PackError
+    from server.packs.store import PackError
 
     with pytest.raises(PackError):
         PackHistory(tmp_path).record("../etc", FILES, author="a")

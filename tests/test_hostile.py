@@ -23,7 +23,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from server.openapi import load_spec
+from server.web.openapi import load_spec
 from tests.test_soak import ARTIFACTS, ServerProcess
 
 POST = {"platform": "x", "post_id": "h1", "url": "https://x.com/kate/status/1",

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from server import analysis, create_app, tone
+from server.app import create_app
 from server.config import REPO_ROOT, Config
-from server.llm import (
+from server.core import analysis, tone
+from server.llm.engine import (
     FALLBACK_REASONS,
     MAX_EXAMPLES,
     OpenAIEngine,
@@ -23,7 +24,7 @@ from server.llm import (
     neutralise,
     resolve_settings,
 )
-from server.packs import PackStore
+from server.packs.store import PackStore
 from tests.conftest import DATA, make_config
 from tests.fake_llm import DEFAULT_REPLY
 
@@ -224,14 +225,14 @@ def test_pack_overrides_install_settings(fake, tmp_path, post):
     assert resp.get_json()["engine"] == "openai"
     body = fake.requests[-1]["body"]
     assert (body["model"], body["temperature"], body["max_tokens"]) == ("pack-model", 0.9, 123)
-    s = app.extensions["replydesk"]["llm"].settings(app.extensions["replydesk"]["packs"].get("default"))
+    s = app.extensions["replydesk"].llm.settings(app.extensions["replydesk"].packs.get("default"))
     assert s.timeout == 3 and s.base_url == fake.url
 
 
 def test_pack_base_url_alone_turns_the_engine_on(fake, tmp_path, post):
     packs = _pack_dir(tmp_path, f'base_url = "{fake.url}"\n')
     app = create_app(make_config(tmp_path / "data", packs_dir=packs))
-    assert app.extensions["replydesk"]["llm"] is not None
+    assert app.extensions["replydesk"].llm is not None
     resp = app.test_client().post("/api/suggest", json={"post": post},
                                   headers={"Authorization": f"Bearer {app.config['REPLYDESK_TOKEN']}"})
     assert resp.get_json()["engine"] == "openai"
@@ -248,7 +249,7 @@ def test_resolve_settings_rules(tmp_path):
 
 
 def test_no_llm_configured_playbook_answers(client, post):
-    assert client.application.extensions["replydesk"]["llm"] is None
+    assert client.application.extensions["replydesk"].llm is None
     out = client.post("/api/suggest", json={"post": post}).get_json()
     assert out["engine"] == "playbook" and "fallback_reason" not in out
 

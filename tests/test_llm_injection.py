@@ -9,10 +9,10 @@ import re
 
 import pytest
 
-from server import analysis
 from server.config import REPO_ROOT, Config
-from server.llm import EchoIndex, OpenAIEngine, build_messages
-from server.packs import PackStore
+from server.core import analysis
+from server.llm.engine import EchoIndex, OpenAIEngine, build_messages
+from server.packs.store import PackStore
 from tests.conftest import DATA
 from tests.fake_llm import DEFAULT_REPLY
 

@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from server.openapi import load_spec
+from server.web.openapi import load_spec
 
 SPEC_URI = "urn:replydesk:openapi"
 # The paths whose routes the description must cover: the agent API, health and the WebSocket.

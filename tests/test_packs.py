@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import pytest
 
 from server.config import REPO_ROOT
-from server.pack_schema import INTENTS, SEVERITIES
-from server.packs import PackError, PackStore, parse_pack, read_files
+from server.packs.schema import INTENTS, SEVERITIES
+from server.packs.store import PackError, PackStore, parse_pack, read_files
 
 PROMPTS = REPO_ROOT / "prompts"
 KNOWN_PLACEHOLDERS = {"name", "brand", "eta", "dm", "details", "order", "ref", "product", "flight", "promise"}
@@ -262,7 +262,7 @@ def test_unchanged_pack_is_served_from_memory(packs_dir: Path) -> None:
 def test_hand_edits_are_noticed_after_the_recheck_interval(packs_dir: Path, monkeypatch) -> None:
     """Files are looked at once per interval, not on every suggestion; an edit by hand shows after it."""
     now = [1000.0]  # the store's clock, moved by hand: a slow machine cannot push a step past the interval
-    monkeypatch.setattr("server.packs.time", SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr("server.packs.store.time", SimpleNamespace(monotonic=lambda: now[0]))
     store = PackStore(packs_dir, recheck_seconds=0.5)
     before = store.get("default")
     pack_toml = packs_dir / "default" / "pack.toml"
@@ -276,7 +276,7 @@ def test_hand_edits_are_noticed_after_the_recheck_interval(packs_dir: Path, monk
 
 def test_a_save_cut_by_a_crash_is_finished_on_start(packs_dir: Path, tmp_path: Path) -> None:
     """A pack is several files: a crash between two of them must not leave a mix nobody validated."""
-    from server.packs import JOURNAL, recover, write_atomic
+    from server.packs.store import JOURNAL, recover, write_atomic
 
     folder = packs_dir / "default"
     old = read_files(folder)
@@ -298,7 +298,7 @@ def test_a_save_cut_by_a_crash_is_finished_on_start(packs_dir: Path, tmp_path: P
 
 
 def test_an_unreadable_journal_leaves_the_files_alone(packs_dir: Path) -> None:
-    from server.packs import JOURNAL, recover
+    from server.packs.store import JOURNAL, recover
 
     folder = packs_dir / "default"
     before = read_files(folder)
@@ -309,7 +309,7 @@ def test_an_unreadable_journal_leaves_the_files_alone(packs_dir: Path) -> None:
 
 
 def test_write_leaves_no_journal_and_snapshot_matches(packs_dir: Path, tmp_path: Path) -> None:
-    from server.packs import JOURNAL
+    from server.packs.store import JOURNAL
 
     store = PackStore(packs_dir, good_dir=tmp_path / "good", recheck_seconds=0)
     files = read_files(packs_dir / "default")

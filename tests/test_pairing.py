@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from server import pairing
 from server.config import REPO_ROOT
+from server.web import pairing
 from tests.test_soak import ServerProcess, free_port
 
 EXT = {"Origin": "chrome-extension://abcdefghijklmnopabcdefghijklmnop"}
@@ -72,7 +72,7 @@ def test_denied_and_expired_requests_give_nothing(app, anon, client):
     denied = ask(anon)
     assert client.post("/api/pair/approve", json={"code": denied["code"], "approve": False}).json["state"] == "denied"
     assert anon.get(f"/api/pair/{denied['id']}", headers=EXT).json == {"state": "denied"}
-    store = app.extensions["replydesk"]["pairings"]
+    store = app.extensions["replydesk"].pairings
     late = ask(anon)
     now = store.clock()
     store.clock = lambda: now + pairing.TTL_SECONDS + 1

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from twitter_text import parse_tweet
 
-from server.analysis import analyze
 from server.config import REPO_ROOT
-from server.packs import PackStore
-from server.playbook import formalize, format_signature, generate
+from server.core.analysis import analyze
+from server.core.playbook import formalize, format_signature, generate
+from server.packs.store import PackStore
 
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLES: list[dict[str, Any]] = json.loads((DATA / "sample_posts.json").read_text(encoding="utf-8"))

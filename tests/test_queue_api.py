@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 import requests
 
-from server import create_app, sla
+from server.app import create_app
 from server.config import REPO_ROOT
-from server.store import LATEST, MIGRATIONS, QueueStore, StoreError, connect, migrate
+from server.core import sla
+from server.queue.store import LATEST, MIGRATIONS, QueueStore, StoreError, connect, migrate
 from tests.conftest import LiveServer, make_config
 
 T0 = datetime(2037, 11, 24, 8, 0, tzinfo=UTC).timestamp()  # a Tuesday
@@ -83,12 +84,12 @@ class Desk:
 
     def __init__(self, data: Path, packs: Path) -> None:
         self.app = create_app(make_config(data, packs_dir=packs, scheduler_interval=0.05))
-        self.svc = self.app.extensions["replydesk"]["queue"]
+        self.svc = self.app.extensions["replydesk"].queue
         self.clock = FakeClock(T0)
         self.svc.clock = self.clock
         self.client = self.app.test_client()
         self.client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {self.app.config['REPLYDESK_TOKEN']}"
-        self.events = self.app.extensions["replydesk_hub"].subscribe()
+        self.events = self.app.extensions["replydesk"].hub.subscribe()
 
     def track(self, post: dict[str, Any], pack: str = "flat", status: int | None = None) -> dict[str, Any]:
         r = self.client.post("/api/queue", json={"post": post, "pack": pack})
@@ -115,7 +116,7 @@ class Desk:
                 return out
 
     def stop(self) -> None:
-        self.app.extensions["replydesk"]["stop"]()
+        self.app.extensions["replydesk"].close()
 
 
 @pytest.fixture
@@ -157,7 +158,7 @@ def test_clock_falls_back_to_first_seen(desk: Desk):
 
 def test_target_follows_the_pack_and_the_analysis(desk: Desk):
     item = desk.track(post(5), pack="default")
-    pack = desk.app.extensions["replydesk"]["packs"].get("default")
+    pack = desk.app.extensions["replydesk"].packs.get("default")
     assert item["target_minutes"] == sla.target_minutes(pack.data["sla"], "x", item["intent"], item["severity"])
     fb = desk.track(post(6, platform="facebook"), pack="flat")
     assert fb["target_minutes"] == 120

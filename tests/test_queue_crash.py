@@ -14,7 +14,7 @@ from pathlib import Path
 import requests
 
 from server.config import REPO_ROOT
-from server.keystore import get_or_create_token
+from server.web.keystore import get_or_create_token
 
 ROUNDS = 3
 ACKS_BEFORE_KILL = 24

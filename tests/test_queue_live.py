@@ -13,7 +13,7 @@ import pytest
 import requests
 from simple_websocket import Client, ConnectionClosed
 
-from server import create_app
+from server.app import create_app
 from server.config import REPO_ROOT
 from tests.conftest import LiveServer, make_config
 from tests.test_queue_api import FLAT_SLA, write_pack

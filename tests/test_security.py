@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from server.config import REPO_ROOT
-from server.keystore import get_or_create_token
-from server.security import host_allowed, host_name, is_extension_origin, token_ok
+from server.web.keystore import get_or_create_token
+from server.web.security import host_allowed, host_name, is_extension_origin, token_ok
 
 POST = {"platform": "x", "post_id": "1", "author": {"handle": "kate", "name": "Kate Mink"},
         "text": "@AcmeShop my order 1234 never arrived"}

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server import sla
 from server.config import REPO_ROOT
-from server.packs import PackStore
+from server.core import sla
+from server.packs.store import PackStore
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 

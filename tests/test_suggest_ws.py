@@ -9,7 +9,7 @@ import pytest
 import requests
 from simple_websocket import Client, ConnectionClosed
 
-from server import create_app
+from server.app import create_app
 from tests.browser import wait_until
 from tests.conftest import DATA, LiveServer, make_config
 from tests.fake_llm import DEFAULT_REPLY

@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twitter_text import parse_tweet
 
-from server import tone
 from server.config import REPO_ROOT
-from server.packs import parse_pack, read_files
+from server.core import tone
+from server.packs.store import parse_pack, read_files
 
 DATA = Path(__file__).resolve().parent / "data"
 LABELLED = json.loads((DATA / "tone_labelled.json").read_text())
@@ -372,7 +372,7 @@ def test_check_never_loads_nltk_or_touches_the_network() -> None:
     code = ("import sys, socket\n"
             "def refuse(*a, **k): raise RuntimeError('network')\n"
             "socket.socket.connect = refuse\n"
-            "from server import tone\n"
+            "from server.core import tone\n"
             "r = tone.check('We acknowledge receipt of your correspondence regarding the aforementioned transaction "
             "and will subsequently investigate the circumstances surrounding the discrepancy.', 'x', "
             "pack={'channels': {'x': {'limit': 280, 'readability_max_grade': 8}}})\n"

@@ -12,7 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from server import tone
+from server.core import tone
 
 DATA = Path(__file__).resolve().parent / "data"
 LABELLED = json.loads((DATA / "tone_labelled.json").read_text())

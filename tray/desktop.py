@@ -243,7 +243,7 @@ class ServerProcess:
 
     @property
     def token(self) -> str:
-        from server.keystore import get_or_create_token
+        from server.web.keystore import get_or_create_token
 
         return get_or_create_token(self.data_dir)
 

@@ -6,29 +6,28 @@ grants nothing here, and the agent API has no way to write packs.
 """
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 from flask import Flask
 
 from server.admin import auth
-from server.history import PackHistory
+from server.admin.state import AdminState
+from server.packs.history import PackHistory
+from server.services import Services
 
 SESSION_HOURS = 12
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, svc: Services) -> None:
     from server.admin.views import bp
 
-    svc = app.extensions["replydesk"]
-    cfg = svc["config"]
-    svc["admin"] = {
-        "history": PackHistory(cfg.data_dir / "pack-history"),
-        "limiter": auth.LoginLimiter(max_failures=5, window_seconds=300),
-        "ip_limiter": auth.LoginLimiter(max_failures=30, window_seconds=300),
-        "save_lock": threading.Lock(),  # check-the-base-version-then-write must not interleave
-        "session_max_age": timedelta(hours=SESSION_HOURS),
-    }
+    cfg = svc.config
+    svc.admin = AdminState(
+        history=PackHistory(cfg.data_dir / "pack-history"),
+        limiter=auth.LoginLimiter(max_failures=5, window_seconds=300),
+        ip_limiter=auth.LoginLimiter(max_failures=30, window_seconds=300),
+        session_max_age=timedelta(hours=SESSION_HOURS),
+    )
     if not app.secret_key:
         app.secret_key = auth.session_secret(cfg.data_dir)
     # The console's cookie: never readable by scripts, never sent on cross-site requests.

@@ -20,7 +20,7 @@ from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from server.keystore import _write_private, get_or_create_secret
+from server.web.keystore import _write_private, get_or_create_secret
 
 USERS_FILE = "supervisors.json"
 SECRET_FILE = "admin-session-secret"

@@ -9,7 +9,6 @@ import logging
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import (
@@ -27,11 +26,13 @@ from flask import (
     url_for,
 )
 
-from server import suggest as suggest_mod
 from server.admin import auth, charts
-from server.history import PackHistory, Version, diff_files
-from server.packs import Pack, PackError, PackStore, check_name, parse_pack
-from server.posts import PLATFORMS, PostError, validate_post
+from server.admin.state import AdminState
+from server.core.posts import PLATFORMS, PostError, validate_post
+from server.packs.history import PackHistory, Version, diff_files
+from server.packs.store import Pack, PackError, PackStore, check_name, parse_pack
+from server.services import services
+from server.suggest import service as suggest_mod
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
                static_url_path="/static")
@@ -42,24 +43,23 @@ PREVIEW_WORKERS = 4
 log = logging.getLogger(__name__)
 MAX_FORM_BODY = 1024 * 1024  # whole packs travel in one form; the API's 64 KB cap is for agents' posts
 MAX_SAMPLE_CHARS = 2000
+DASHBOARD_OVERDUE = 200  # overdue posts listed on the dashboard (the API's default page)
 
 
 # ---- plumbing -----------------------------------------------------------------------------------------------------
 
-def svc() -> dict[str, Any]:
-    return current_app.extensions["replydesk"]
-
-
-def admin_svc() -> dict[str, Any]:
-    return svc()["admin"]
+def admin_svc() -> AdminState:
+    state = services().admin
+    assert state is not None, "the console is wired in create_app"
+    return state
 
 
 def store() -> PackStore:
-    return svc()["packs"]
+    return services().packs
 
 
 def history() -> PackHistory:
-    return admin_svc()["history"]
+    return admin_svc().history
 
 
 def supervisor() -> str | None:
@@ -67,7 +67,7 @@ def supervisor() -> str | None:
     started = session.get("login_at")
     if not name or not isinstance(started, (int, float)):
         return None
-    if time.time() - started > admin_svc()["session_max_age"].total_seconds():
+    if time.time() - started > admin_svc().session_max_age.total_seconds():
         return None
     return name
 
@@ -169,12 +169,12 @@ def login() -> Any:
     nxt = request.form.get("next") or ""
     addr = request.remote_addr or "?"
     key, ip_key = f"{addr}|{name.lower()}", f"ip:{addr}"
-    limiter, ip_limiter = admin_svc()["limiter"], admin_svc()["ip_limiter"]
+    limiter, ip_limiter = admin_svc().limiter, admin_svc().ip_limiter
     wait = max(limiter.blocked_for(key), ip_limiter.blocked_for(ip_key))
     if wait > 0:
         error = f"Too many failed sign-ins. Try again in {int(wait // 60) + 1} minutes."
         return render_template("admin/login.html", next=nxt, error=error, name=name), 429
-    data_dir = svc()["config"].data_dir
+    data_dir = services().config.data_dir
     if not auth.verify(data_dir, name, password):
         limiter.failed(key)
         ip_limiter.failed(ip_key)
@@ -212,7 +212,7 @@ def packs() -> Any:
             history().ensure_current(info["name"], store().get(info["name"], fresh=True).files)
             last = history().latest(info["name"])
         rows.append({**info, "last": last})
-    return render_template("admin/packs.html", rows=rows, default=svc()["config"].default_pack)
+    return render_template("admin/packs.html", rows=rows, default=services().config.default_pack)
 
 
 def _edited_files(live: Pack) -> dict[str, str]:
@@ -295,18 +295,16 @@ def save(live: Pack, files: dict[str, str], base: str, note: str, active: str | 
          action: str = "save", extra: dict | None = None) -> Response:
     """Write a valid pack if nobody else saved since `base`; otherwise show what changed."""
     name = live.name
-    with admin_svc()["save_lock"]:
+    with admin_svc().save_lock:
         current = store().get(name, fresh=True)
         if base != current.digest:
             return conflict(current, files, base)
         if files == current.files:
             flash("No changes: the live pack already has exactly this text.", "info")
             return redirect(url_for("admin.editor", name=name))
-        pack = store().write(name, files)
-        folder = store().packs_dir / name
-        for stale in folder.glob("*.toml"):  # a rollback to a version with fewer files must not keep extras
-            if stale.name not in files:
-                stale.unlink()
+        # The saved set is the whole pack: a rollback to a version with fewer files drops the extras in the
+        # same journalled write, never after it.
+        pack = store().write(name, files, replace=True)
         history().ensure_current(name, current.files)
         version = history().record(name, files, author=g.supervisor, note=note, action=action, **(extra or {}))
     what = "Rolled back" if action == "rollback" else "Saved"
@@ -376,7 +374,7 @@ def _run_one(post: dict[str, Any], pack: Pack, llm: Any) -> dict[str, Any]:
 def run_preview(edited: Pack, live: Pack) -> list[dict[str, Any]]:
     """Each sample through the live and the edited pack, with the engine agents get (in parallel: an LLM is slow)."""
     samples = sample_posts(edited, request.form.get("samples", ""), request.form.get("sample_platform", "x"))
-    llm = svc().get("llm")
+    llm = services().llm
     with ThreadPoolExecutor(max_workers=PREVIEW_WORKERS if llm is not None else 1) as pool:
         jobs = [(pool.submit(_run_one, s["post"], live, llm), pool.submit(_run_one, s["post"], edited, llm))
                 for s in samples]
@@ -434,28 +432,21 @@ def rollback(name: str) -> Any:
 
 # ---- dashboard ----------------------------------------------------------------------------------------------------
 
-def _internal_get(path: str) -> tuple[int, Any]:
-    """Read the agent API in-process (the same figures the tray sees); never over the network."""
-    client = current_app.test_client()
-    resp = client.get(path, headers={"Authorization": f"Bearer {current_app.config['REPLYDESK_TOKEN']}"})
-    try:
-        return resp.status_code, resp.get_json(silent=True)
-    finally:
-        resp.close()
-
-
 @bp.get("/dashboard")
 def dashboard() -> Any:
+    """The figures the tray and the API see, asked of the queue service itself (not of our own HTTP API)."""
     days = request.args.get("days", "14")
     days_n = int(days) if days in ("7", "14", "30", "90") else 14
-    since = (datetime.now(UTC) - timedelta(days=days_n)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    status, stats = _internal_get(f"/api/stats?since={since}")
-    if status == 400:
-        status, stats = _internal_get("/api/stats")
-    if status != 200 or not isinstance(stats, dict):
-        stats = None
-    q_status, queue = _internal_get("/api/queue?state=overdue")
-    overdue = (queue or {}).get("items", []) if q_status == 200 and isinstance(queue, dict) else None
+    queue = services().queue
+    stats: dict[str, Any] | None = None
+    overdue: list[dict[str, Any]] | None = None
+    if queue is not None:
+        until = queue.clock()
+        try:
+            stats = queue.stats(until - days_n * 86400, until, None, "UTC")
+            overdue = queue.listing(["overdue"], None, DASHBOARD_OVERDUE, 0)["items"]
+        except Exception:  # a queue problem shows as "no figures", never as a broken console
+            log.exception("dashboard figures could not be read")
     view = dashboard_view(stats) if stats else None
     return render_template("admin/dashboard.html", stats=stats, view=view, overdue=overdue, days=days_n,
                            humanize=charts.humanize, safe_url=safe_url)

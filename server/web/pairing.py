@@ -24,8 +24,9 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 
-from server.errors import ApiError, read_json
-from server.security import is_extension_origin, token_ok
+from server.services import Services, services
+from server.web.errors import ApiError, read_json
+from server.web.security import is_extension_origin, token_ok
 
 bp = Blueprint("pairing", __name__, url_prefix="/api/pair")
 
@@ -103,7 +104,9 @@ class Pairings:
 
 
 def pairings() -> Pairings:
-    return current_app.extensions["replydesk"]["pairings"]
+    found = services().pairings
+    assert found is not None, "pairing is wired in create_app"
+    return found
 
 
 def _extension_origin() -> str:
@@ -155,6 +158,6 @@ def approve() -> Any:
     return jsonify({"code": req.code, "state": req.state, "client": req.client, "origin": req.origin})
 
 
-def init_app(app: Flask) -> None:
-    app.extensions["replydesk"]["pairings"] = Pairings()
+def init_app(app: Flask, svc: Services) -> None:
+    svc.pairings = Pairings()
     app.register_blueprint(bp)

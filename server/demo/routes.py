@@ -18,6 +18,8 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, render_template
 from markupsafe import Markup, escape
 
+from server.services import services
+
 POSTS_FILE = Path(__file__).resolve().parent / "demo_posts.json"
 # The newest sample is shown as posted this long ago; the others keep their distance from it.
 NEWEST_AGE = timedelta(minutes=3)
@@ -116,9 +118,9 @@ def load_posts(path: Path = POSTS_FILE) -> list[dict[str, Any]]:
 
 def brand_of(app: Flask) -> dict[str, Any]:
     """The default pack's brand and handles, so the page shows the brand the agent's pack answers for."""
-    svc = app.extensions["replydesk"]
+    svc = services(app)
     try:
-        data = svc["packs"].get(svc["config"].default_pack).data
+        data = svc.packs.get(svc.config.default_pack).data
     except Exception:  # a broken or missing pack must not break the demo page
         data = {}
     meta = data.get("pack", {}) if isinstance(data, dict) else {}

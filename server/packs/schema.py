@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-INTENTS = ("complaint", "question", "request", "praise", "outage", "legal_safety", "abuse", "spam")
-SEVERITIES = ("low", "normal", "high", "critical")
-PLATFORMS = ("x", "facebook")
+from server.core.vocab import (  # noqa: E402,F401  (one vocabulary)
+    INTENTS,
+    PLATFORMS,  # noqa: E402,F401  (one vocabulary)
+    SEVERITIES,
+)
 
 _str_list = {"type": "array", "items": {"type": "string", "minLength": 1}}
 _nonempty_str_list = {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from server.packs import check_name, digest_of, write_atomic
+from server.packs.store import check_name, digest_of, write_atomic
 
 ACTIONS = ("initial", "save", "rollback", "external")
 VERSION_ID_RE = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{16}(?:-\d+)?$")

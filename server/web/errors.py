@@ -8,11 +8,15 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from server.core.errors import Conflict, DomainError, Invalid, NotFound, TooLarge, Unavailable
+
 log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    """Raised anywhere in a request to answer with a clear JSON error."""
+    """Raised by the web layer (body parsing, security, pairing) to answer with a clear JSON error.
+
+    Domain code raises `server.core.errors.DomainError` instead; `STATUS` maps those to HTTP here, once."""
 
     def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
         super().__init__(message)
@@ -22,6 +26,24 @@ class ApiError(Exception):
         resp = jsonify({"error": self.code, "message": self.message, **self.extra})
         resp.status_code = self.status
         return resp
+
+
+# The one place a domain error becomes an HTTP status (most specific class first).
+STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (TooLarge, 413),
+    (Invalid, 400),
+    (NotFound, 404),
+    (Conflict, 409),
+    (Unavailable, 503),
+)
+
+
+def status_of(exc: DomainError) -> int:
+    return next((status for kind, status in STATUS if isinstance(exc, kind)), 400)
+
+
+def as_api_error(exc: DomainError) -> ApiError:
+    return ApiError(status_of(exc), exc.code, exc.message, **exc.extra)
 
 
 _HTTP_CODES = {
@@ -89,6 +111,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return exc.response()
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError) -> Response:
+        return as_api_error(exc).response()
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response | HTTPException:

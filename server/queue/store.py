@@ -32,6 +32,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from server.core.vocab import ACTIVE_STATES, STATES
+
 # Ordered migrations: (version, statements). Never edit a released one; append a new version instead.
 MIGRATIONS: list[tuple[int, list[str]]] = [
     (1, [
@@ -103,7 +105,7 @@ STATE_SQL = """CASE
     WHEN due_soon_at <= :now THEN 'due_soon'
     ELSE 'waiting' END"""
 OPEN_SQL = "replied_at IS NULL AND dismissed_at IS NULL"
-ACTIVE = ("waiting", "due_soon", "overdue", "snoozed")
+ACTIVE = ACTIVE_STATES
 COLUMNS = ("platform", "post_id", "url", "author_handle", "author_name", "text", "lang", "intent", "severity",
            "pack", "pack_version", "created_at", "first_seen", "started_at", "target_minutes", "due_soon_fraction",
            "hours_json", "due_soon_at", "deadline", "kind", "thread_key", "prev_id", "replied_at", "dismissed_at",
@@ -385,7 +387,7 @@ class QueueStore:
 
     @staticmethod
     def _counts(conn: sqlite3.Connection, now: float, platform: str | None) -> dict[str, int]:
-        out = dict.fromkeys(("waiting", "due_soon", "overdue", "snoozed", "replied", "dismissed"), 0)
+        out = dict.fromkeys(STATES, 0)
         if platform:
             got = conn.execute(f"SELECT {STATE_SQL} AS state, count(*) FROM items INDEXED BY items_state "
                                "WHERE platform = :platform GROUP BY state", {"now": now, "platform": platform})

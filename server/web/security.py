@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, g, request
 
 from server.config import LOOPBACK_NAMES
-from server.errors import ApiError
+from server.web.errors import ApiError
 
 EXTENSION_SCHEMES = ("chrome-extension://", "moz-extension://", "safari-web-extension://")
 

@@ -29,9 +29,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-STATES = ("waiting", "due_soon", "overdue", "replied", "dismissed", "snoozed")
-ACTIVE_STATES = ("waiting", "due_soon", "overdue", "snoozed")
-SEVERITIES = ("low", "normal", "high", "critical")
+from server.core.vocab import ACTIVE_STATES, SEVERITIES, STATES  # noqa: E402,F401  (one vocabulary)
+
 DEFAULT_DUE_SOON_FRACTION = 0.25
 Instant = datetime | float  # an aware UTC datetime, or epoch seconds where the queue compares stored floats
 # The deadline search gives up after this many days without enough open time (a misconfigured pack, e.g. one

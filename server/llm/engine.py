@@ -33,7 +33,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from server.services import Services
 
 FALLBACK_REASONS = {
     "timeout": "The model did not finish within the configured timeout.",
@@ -117,7 +120,7 @@ def redact_url(url: str | None) -> str | None:
 def describe_engine(cfg: Any, api_key: str | None = None, *, key_known: bool = False) -> str:
     """One line for `python -m server config` and the startup banner: which engine answers, never the key."""
     if not key_known:
-        from server.keystore import get_api_key
+        from server.web.keystore import get_api_key
 
         api_key = get_api_key(getattr(cfg, "data_dir", None))
     s = resolve_settings(cfg, None, api_key)
@@ -311,7 +314,7 @@ def _luhn(digits: str) -> bool:
 def weighted_length(text: str, platform: str) -> int:
     """Length as the channel counts it: X's weighted count (the tone check's), plain characters elsewhere."""
     if platform == "x":
-        from server import tone
+        from server.core import tone
 
         return tone.weighted_length(text)
     return len(text)
@@ -390,7 +393,7 @@ def _echo_source(system_prompt: str) -> str:
 def tone_report(text: str, post: dict[str, Any], pack: Any, facts: dict[str, Any], system_prompt: str
                 ) -> dict[str, Any]:
     """The shared tone check of a reply, given the system prompt for its prompt-leak rule."""
-    from server import tone
+    from server.core import tone
 
     return tone.check(text, post["platform"], pack=pack, post=post, analysis=facts,
                       system_prompt=_echo_source(system_prompt))
@@ -653,14 +656,13 @@ class OpenAIEngine:
             return fallback(failure.reason, failure.detail)
 
 
-def init_app(app: Any) -> None:
-    """Put the engine in app.extensions['replydesk']['llm'] when a base URL or key is configured, else None."""
-    from server.keystore import get_api_key
+def init_app(app: Any, svc: Services) -> None:
+    """Set `svc.llm` to the engine when a base URL or key is configured (here or in a pack), else None."""
+    from server.web.keystore import get_api_key
 
-    svc = app.extensions["replydesk"]
-    cfg = svc["config"]
+    cfg = svc.config
     api_key = get_api_key(cfg.data_dir)
-    packs = svc.get("packs")
+    packs = svc.packs
     pack_urls = False
     if packs is not None:
         for name in packs.names():
@@ -669,20 +671,13 @@ def init_app(app: Any) -> None:
             except Exception:  # a broken pack is the pack store's business, not ours
                 continue
     if resolve_settings(cfg, None, api_key) is None and not pack_urls:
-        svc["llm"] = None
-        svc["engine_name"] = "playbook"
+        svc.llm = None
+        svc.engine_name = "playbook"
         return
     engine = OpenAIEngine(cfg, api_key)
-    svc["llm"] = engine
-    svc["engine_name"] = describe_engine(cfg, api_key, key_known=True)
-    previous_stop = svc.get("stop")
-
-    def stop() -> None:
-        engine.close()
-        if previous_stop:
-            previous_stop()
-
-    svc["stop"] = stop
+    svc.llm = engine
+    svc.engine_name = describe_engine(cfg, api_key, key_known=True)
+    svc.on_close(engine.close)
 
 
 __all__ = ["OpenAIEngine", "LLMSettings", "resolve_settings", "describe_engine", "redact_url", "build_messages",

@@ -1,8 +1,8 @@
 """The /ws WebSocket: authenticate with the first message, then suggest requests in, events out.
 
 Browsers cannot set headers on a WebSocket and URLs end up in logs, so the token comes as the first message.
-Handlers for client message types register in `app.extensions["replydesk_ws_handlers"]` (type -> callable), and
-`on_connect` hooks send the initial state (e.g. the queue snapshot).
+Handlers for client message types register in `Services.ws_handlers` (type -> callable), and the
+`Services.ws_connect_hooks` send the initial state (e.g. the queue snapshot).
 """
 from __future__ import annotations
 
@@ -11,14 +11,17 @@ import json
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 from wsproto.utilities import RemoteProtocolError
 
-from server.errors import ApiError, has_lone_surrogate
+from server.web.errors import ApiError, has_lone_surrogate
+
+if TYPE_CHECKING:
+    from server.services import Services
 
 AUTH_TIMEOUT = 5.0
 MAX_MESSAGE = 64 * 1024
@@ -52,15 +55,7 @@ class Session:
 Handler = Callable[[Session, dict[str, Any]], None]
 
 
-def handlers(app: Flask) -> dict[str, Handler]:
-    return app.extensions.setdefault("replydesk_ws_handlers", {})
-
-
-def connect_hooks(app: Flask) -> list[Callable[[Session], None]]:
-    return app.extensions.setdefault("replydesk_ws_connect", [])
-
-
-def register(app: Flask) -> None:
+def register(app: Flask, svc: Services) -> None:
     sock = Sock(app)
     app.config.setdefault("SOCK_SERVER_OPTIONS", {"max_message_size": MAX_MESSAGE, "ping_interval": 25})
     # A malformed upgrade (e.g. no Sec-WebSocket-Version) is the client's mistake: 400, not a 500.
@@ -84,10 +79,10 @@ def register(app: Flask) -> None:
             ws.close(reason=1008, message="unauthorized")
             return
         session.send({"type": "hello", "version": app_obj.config["REPLYDESK_VERSION"]})
-        hub = app_obj.extensions["replydesk_hub"]
+        hub = svc.hub
         sub = hub.subscribe()
         pump = threading.Thread(target=_pump, args=(session, sub), daemon=True, name="ws-pump")
-        for hook in connect_hooks(app_obj):
+        for hook in svc.ws_connect_hooks:
             hook(session)
         pump.start()
         try:
@@ -102,7 +97,7 @@ def register(app: Flask) -> None:
                 if msg is None or not isinstance(msg.get("type"), str):
                     session.error("invalid_message", "Each message must be a JSON object with a 'type'.")
                     continue
-                handler = handlers(app_obj).get(msg["type"])
+                handler = svc.ws_handlers.get(msg["type"])
                 if handler is None:
                     session.error("unknown_type", f"Unknown message type '{str(msg['type'])[:40]}'.", msg.get("id"))
                     continue

@@ -20,7 +20,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from server.pack_schema import PACK_SCHEMA
+from server.packs.schema import PACK_SCHEMA
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
 PACK_FILES_GLOB = "*.toml"
@@ -311,13 +311,16 @@ class PackStore:
         except PackError:
             return None
 
-    def write(self, name: str, files: dict[str, str]) -> Pack:
-        """Validate, then atomically write a pack's files and make it live. Raises PackError, writing nothing."""
+    def write(self, name: str, files: dict[str, str], *, replace: bool = False) -> Pack:
+        """Validate, then atomically write a pack's files and make it live. Raises PackError, writing nothing.
+
+        `replace` makes `files` the whole pack: files not in it are removed in the same journalled set (a
+        rollback to a version with fewer files), so a crash never leaves a mix nobody validated."""
         pack = parse_pack(name, files)
         folder = self.packs_dir / name
         with self._lock:
             folder.mkdir(parents=True, exist_ok=True)
-            write_set(folder, files)
+            write_set(folder, files, remove_others=replace)
             self._stamps[name] = self._stamp(folder)
             self.errors.pop(name, None)
             self._go_live(pack)

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from server.tone import weighted_length
+from server.core.tone import weighted_length
 
 # Words of an apology: the reply makes one, not two in a row.
 APOLOGY = ("sorry", "apologi")

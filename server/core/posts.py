@@ -5,8 +5,10 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from server.core.errors import Invalid, TooLarge
+
 MAX_TEXT = 10_000
-PLATFORMS = ("x", "facebook")
+from server.core.vocab import PLATFORMS  # noqa: E402,F401  (one vocabulary)
 
 _AUTHOR = {
     "type": "object",
@@ -41,10 +43,12 @@ POST_SCHEMA: dict[str, Any] = {
 _validator = Draft202012Validator(POST_SCHEMA)
 
 
-class PostError(ValueError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
+class PostError(Invalid):
+    """A post that does not match the Post format (docs/DESIGN.md), naming the field and the problem."""
+
+
+class PostTooLong(PostError, TooLarge):
+    """A post whose text is over MAX_TEXT characters: the same answer from every endpoint."""
 
 
 def _where(path: Any) -> str:
@@ -56,7 +60,7 @@ def validate_post(post: Any) -> dict[str, Any]:
     if not isinstance(post, dict):
         raise PostError("invalid_post", "'post' must be a JSON object with at least 'platform' and 'text'.")
     if isinstance(post.get("text"), str) and len(post["text"]) > MAX_TEXT:
-        raise PostError("text_too_long", f"post.text has {len(post['text'])} characters; the limit is {MAX_TEXT}.")
+        raise PostTooLong("text_too_long", f"post.text has {len(post['text'])} characters; the limit is {MAX_TEXT}.")
     if "platform" in post and isinstance(post["platform"], str) and post["platform"] not in PLATFORMS:
         raise PostError("unknown_platform",
                         f"Unknown platform '{post['platform'][:40]}'; use one of: {', '.join(PLATFORMS)}.")

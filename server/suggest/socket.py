@@ -18,9 +18,11 @@ from typing import Any
 
 from flask import Flask
 
-from server import suggest as suggest_mod
-from server.errors import ApiError
-from server.ws import Session, handlers
+from server.core.errors import DomainError
+from server.services import Services, services
+from server.suggest import service as suggest_mod
+from server.web.errors import ApiError
+from server.web.sockets import Session
 
 MAX_IN_FLIGHT = 4
 
@@ -63,14 +65,14 @@ def handle_suggest(session: Session, msg: dict[str, Any]) -> None:
     app: Flask = session.app
     _no_delay(session)
     req_id = msg.get("id")
-    svc = app.extensions["replydesk"]
+    svc = services(app)
     if req_id is None or not isinstance(req_id, str | int) or isinstance(req_id, bool) or len(str(req_id)) > 100:
         session.error("invalid_id", "A suggest message needs an 'id' (text or number, at most 100 characters) "
                                     "to match the events it gets back.", req_id if isinstance(req_id, str) else None)
         return
     try:
-        post, pack, options = suggest_mod.parse_request(msg, svc["packs"], svc["config"].default_pack)
-    except ApiError as exc:
+        post, pack, options = suggest_mod.parse_request(msg, svc.packs, svc.config.default_pack)
+    except (ApiError, DomainError) as exc:
         session.error(exc.code, exc.message, req_id)
         return
     lock, running = _inflight(session)
@@ -91,7 +93,7 @@ def handle_suggest(session: Session, msg: dict[str, Any]) -> None:
 
 def _run(session: Session, request: _Request, post: dict[str, Any], pack: Any, options: dict[str, Any]) -> None:
     app: Flask = session.app
-    svc = app.extensions["replydesk"]
+    svc = services(app)
 
     def on_delta(text: str) -> None:
         if text and not request.superseded.is_set() and not session.closed:
@@ -99,12 +101,12 @@ def _run(session: Session, request: _Request, post: dict[str, Any], pack: Any, o
 
     try:
         with app.app_context():
-            answer = suggest_mod.suggest(post, pack, options, llm=svc.get("llm"), on_delta=on_delta)
-            for hook in svc.get("after_suggest", []):
+            answer = suggest_mod.suggest(post, pack, options, llm=svc.llm, on_delta=on_delta)
+            for hook in svc.after_suggest:
                 hook(post, pack, answer)
         if not request.superseded.is_set():
             session.send({"type": "done", "id": request.id, **answer})
-    except ApiError as exc:
+    except (ApiError, DomainError) as exc:
         session.error(exc.code, exc.message, request.id)
     except Exception:  # never leave the agent waiting: say so, and log the bug
         app.logger.exception("ws suggest failed")
@@ -116,5 +118,5 @@ def _run(session: Session, request: _Request, post: dict[str, Any], pack: Any, o
                 del running[_key(request.id)]
 
 
-def init_app(app: Flask) -> None:
-    handlers(app)["suggest"] = handle_suggest
+def init_app(svc: Services) -> None:
+    svc.ws_handlers["suggest"] = handle_suggest

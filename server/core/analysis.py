@@ -17,8 +17,7 @@ from typing import Any
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-INTENTS = ("complaint", "question", "request", "praise", "outage", "legal_safety", "abuse", "spam")
-SEVERITIES = ("low", "normal", "high", "critical")
+from server.core.vocab import INTENTS, SEVERITIES  # noqa: E402,F401  (one vocabulary)
 
 _VADER = SentimentIntensityAnalyzer()  # a read-only cache of the lexicon: loading it costs ~50 ms
 

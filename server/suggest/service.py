@@ -9,10 +9,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from server import analysis, playbook, tone
-from server.errors import ApiError
-from server.packs import Pack, PackError, PackStore
-from server.posts import PostError, validate_post
+from server.core import analysis, playbook, tone
+from server.core.errors import Invalid, NotFound
+from server.core.posts import validate_post
+from server.packs.store import Pack, PackError, PackStore
 
 STYLES = ("shorter", "warmer", "more formal")
 
@@ -21,20 +21,20 @@ def parse_options(raw: Any) -> dict[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ApiError(400, "invalid_options", "'options' must be a JSON object.")
+        raise Invalid("invalid_options", "'options' must be a JSON object.")
     out: dict[str, Any] = {}
     if "variant" in raw and raw["variant"] is not None:
         if not isinstance(raw["variant"], int) or isinstance(raw["variant"], bool) or not 0 <= raw["variant"] < 10**6:
-            raise ApiError(400, "invalid_options", "options.variant must be a whole number from 0 to 999999.")
+            raise Invalid("invalid_options", "options.variant must be a whole number from 0 to 999999.")
         out["variant"] = raw["variant"]
     if raw.get("style") is not None:
         if raw["style"] not in STYLES:
-            raise ApiError(400, "invalid_options", f"options.style must be one of: {', '.join(STYLES)}.")
+            raise Invalid("invalid_options", f"options.style must be one of: {', '.join(STYLES)}.")
         out["style"] = raw["style"]
     if raw.get("signature") is not None:
         sig = raw["signature"]
         if not isinstance(sig, str) or len(sig) > 40:
-            raise ApiError(400, "invalid_options", "options.signature must be text of at most 40 characters.")
+            raise Invalid("invalid_options", "options.signature must be text of at most 40 characters.")
         out["signature"] = sig.strip()
     return out
 
@@ -43,25 +43,21 @@ def resolve_pack(store: PackStore, name: Any, default: str) -> Pack:
     if name is None:
         name = default
     if not isinstance(name, str):
-        raise ApiError(400, "invalid_pack", "'pack' must be the name of a prompt pack.")
+        raise Invalid("invalid_pack", "'pack' must be the name of a prompt pack.")
     try:
         return store.get(name)
     except PackError as exc:
-        raise ApiError(404, "unknown_pack", f"No usable pack named '{name[:60]}': {exc.problem}.") from None
+        raise NotFound("unknown_pack", f"No usable pack named '{name[:60]}': {exc.problem}.") from None
     except KeyError:
-        raise ApiError(404, "unknown_pack",
+        raise NotFound("unknown_pack",
                        f"No pack named '{name[:60]}'; available: {', '.join(store.names()) or 'none'}.") from None
 
 
 def parse_request(body: dict[str, Any], store: PackStore, default_pack: str) -> tuple[dict, Pack, dict]:
-    """Validate a suggest request body into (post, pack, options) or raise ApiError."""
+    """Validate a suggest request body into (post, pack, options) or raise a DomainError."""
     if "post" not in body:
-        raise ApiError(400, "invalid_post", "The request needs a 'post' object (see DESIGN.md).")
-    try:
-        post = validate_post(body["post"])
-    except PostError as exc:
-        status = 413 if exc.code == "text_too_long" else 400
-        raise ApiError(status, exc.code, exc.message) from None
+        raise Invalid("invalid_post", "The request needs a 'post' object (see DESIGN.md).")
+    post = validate_post(body["post"])
     pack = resolve_pack(store, body.get("pack"), default_pack)
     options = parse_options(body.get("options"))
     return post, pack, options

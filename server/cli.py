@@ -1,0 +1,183 @@
+"""The one command line: `python -m server run|token|set-key|config|pair|add-supervisor`.
+
+Every command registers itself in `COMMANDS` with the `command` decorator, in this module only, so the CLI has one
+registry and no module imports it back (the old `__main__` / `admin_cli` pair loaded the CLI twice).
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from pathlib import Path
+
+from server.config import Config
+
+COMMANDS: dict[str, tuple[str, object]] = {}
+
+
+def command(name: str, help_text: str):
+    def wrap(fn):
+        COMMANDS[name] = (help_text, fn)
+        return fn
+    return wrap
+
+
+def add_data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="data folder (SQLite, pack history, settings); env REPLYDESK_DATA_DIR; "
+                        "default: the user data folder")
+
+
+@command("run", "start the server (loopback only by default)")
+def cmd_run(args: argparse.Namespace) -> int:
+    from werkzeug.serving import run_simple
+
+    from server.app import create_app
+    from server.services import services
+
+    cfg = Config.from_env(host=args.host, port=args.port, data_dir=args.data_dir, packs_dir=args.packs_dir)
+    app = create_app(cfg)
+    print(f"Reply Desk {app.config['REPLYDESK_VERSION']} on http://{cfg.host}:{cfg.port}  "
+          f"(data: {cfg.data_dir}; engine: {services(app).engine_name})", flush=True)
+    print("Pair the extension with the token from `python -m server token`.", flush=True)
+    run_simple(cfg.host, cfg.port, app, threaded=True, use_reloader=False, use_debugger=False)
+    return 0
+
+
+@command("token", "print the pairing token for the extension and the tray (creates it on first use)")
+def cmd_token(args: argparse.Namespace) -> int:
+    from server.web.keystore import get_or_create_token
+
+    cfg = Config.from_env(data_dir=args.data_dir)
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    print(get_or_create_token(cfg.data_dir))
+    return 0
+
+
+@command("set-key", "store the LLM API key in the OS keyring (read without echo)")
+def cmd_set_key(args: argparse.Namespace) -> int:
+    from server.web.keystore import set_api_key
+
+    key = getpass.getpass("LLM API key (not shown): ").strip() if sys.stdin.isatty() else sys.stdin.readline().strip()
+    if not key:
+        print("No key given; nothing stored.", file=sys.stderr)
+        return 2
+    if not set_api_key(key):
+        print("No usable OS keyring: the key was not stored. Set OPENAI_API_KEY in the server's environment "
+              "instead, or install a keyring backend (e.g. gnome-keyring).", file=sys.stderr)
+        return 1
+    print("API key stored in the OS keyring.")
+    return 0
+
+
+@command("config", "show the settings in force (never a secret)")
+def cmd_config(args: argparse.Namespace) -> int:
+    from server.web.keystore import get_api_key, token_storage
+
+    cfg = Config.from_env(data_dir=args.data_dir)
+    shown = {
+        "host": cfg.host, "port": cfg.port, "data_dir": str(cfg.data_dir), "packs_dir": str(cfg.packs_dir),
+        "default_pack": cfg.default_pack, "llm_base_url": cfg.llm_base_url, "llm_model": cfg.llm_model,
+        "llm_timeout": cfg.llm_timeout, "llm_api_key": "set" if get_api_key() else "not set",
+        "pairing_token": token_storage(cfg.data_dir),
+    }
+    try:
+        from server.llm.engine import describe_engine, redact_url
+
+        shown["llm_base_url"] = redact_url(cfg.llm_base_url)  # a URL may carry credentials
+        shown["engine"] = describe_engine(cfg)
+    except ImportError:
+        shown["engine"] = "playbook"
+    print(json.dumps(shown, indent=2))
+    return 0
+
+
+@command("pair", "approve the extension's one-click pairing request with the code it shows")
+def cmd_pair(args: argparse.Namespace) -> int:
+    import requests
+
+    from server.web.keystore import get_or_create_token
+
+    cfg = Config.from_env(data_dir=args.data_dir, port=args.port)
+    url = f"http://{'127.0.0.1' if cfg.host in ('0.0.0.0', '::') else cfg.host}:{cfg.port}/api/pair/approve"
+    try:
+        r = requests.post(url, json={"code": args.code}, timeout=10,
+                          headers={"Authorization": f"Bearer {get_or_create_token(cfg.data_dir)}"})
+    except requests.RequestException:
+        print(f"The server is not answering at {url.rsplit('/api', 1)[0]}; start it with `make run`.", file=sys.stderr)
+        return 1
+    body = r.json() if r.headers.get("Content-Type", "").startswith("application/json") else {}
+    if r.status_code != 200:
+        print(body.get("message") or f"The server answered HTTP {r.status_code}.", file=sys.stderr)
+        return 2
+    print(f"Approved: {body.get('client')} ({body.get('origin')}) receives the token on its next check.")
+    return 0
+
+
+def _configure_pair(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("code", help="the code the extension's options page shows, e.g. K7Q-4MX")
+    parser.add_argument("--port", type=int, default=None, help="the running server's port (env REPLYDESK_PORT)")
+
+
+cmd_pair.configure = _configure_pair  # type: ignore[attr-defined]
+
+
+def _configure_add_supervisor(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", help="the supervisor's sign-in name (letters, digits, '.', '_', '-')")
+
+
+@command("add-supervisor", "create a supervisor sign-in for the /admin console, or change its password")
+def cmd_add_supervisor(args: argparse.Namespace) -> int:
+    from server.admin.auth import SupervisorError, add_supervisor, check_new
+
+    cfg = Config.from_env(data_dir=args.data_dir)
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"Password for supervisor {args.name} (not shown): ")
+        again = getpass.getpass("Repeat the password: ")
+        if password != again:
+            print("The passwords differ; nothing stored.", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        check_new(args.name, password)
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        is_new = add_supervisor(cfg.data_dir, args.name, password)
+    except SupervisorError as exc:
+        print(f"{exc} Nothing stored.", file=sys.stderr)
+        return 2
+    what = "added" if is_new else "password changed for"
+    print(f"Supervisor {what} {args.name}. Sign in at /admin on the running server.")
+    return 0
+
+
+cmd_add_supervisor.configure = _configure_add_supervisor  # type: ignore[attr-defined]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m server",
+                                     description="Reply Desk's local server: suggested replies, tone checks and the "
+                                                 "response-time queue for X and Facebook care agents.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_text, _fn) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add_data_dir(p)
+        if name == "run":
+            p.add_argument("--host", default=None, help="address to bind (env REPLYDESK_HOST; default 127.0.0.1)")
+            p.add_argument("--port", type=int, default=None, help="port (env REPLYDESK_PORT; default 8765)")
+            p.add_argument("--packs-dir", type=Path, default=None,
+                           help="prompt packs folder (env REPLYDESK_PACKS_DIR; default: the repository's prompts/)")
+        extra = getattr(_fn, "configure", None)
+        if extra:
+            extra(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    return COMMANDS[args.command][1](args)  # type: ignore[operator]

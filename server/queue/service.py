@@ -1,0 +1,369 @@
+"""The response-time queue: tracking posts, their clocks, state changes, stats and live events.
+
+Layers: `server.sla` holds the pure clock logic, `server.store` the only SQL; this module joins them to the
+app: `QueueService` (rules), `Scheduler` (time-driven transitions), the `/api/queue` and `/api/stats` routes,
+the /ws snapshot and actions, and the after-suggest hook that tracks every post an agent asks a reply for.
+
+Rules, in one place:
+- Tracking is idempotent per (platform, post_id): the same post again returns the same item (200, not 201).
+- The clock starts at the post's own `created_at` (what the customer experiences), or at first-seen when the
+  page gave no time (or a time in the future: clock skew must not grant extra time).
+- The target is the pack's, per channel: a severity override wins, then an intent override, then the default.
+  The target, due-soon fraction and business hours in force at tracking are stored with the item, so a later
+  pack edit never moves a promise already made; the deadline and due-soon instants derive only from those.
+- Next-response clock: a thread is (platform, author handle). A new post from a customer whose latest tracked
+  post is already replied, made after that reply, starts a new item of kind "next_response" linked to it
+  (`previous_id`). A new post while the previous one is still open is an item of its own (kind "first"): on
+  social media every public post may need its own answer.
+- States: replied and dismissed are final (replying to a dismissed post is allowed and wins; dismissing a
+  replied one is a 409). Snoozing hides an open item until a time; the customer's clock keeps running, and
+  when the snooze ends the agent is notified again of the state it is then in.
+- Notifications: due_soon and overdue are published once per item and level, the moment the crossing happens
+  (persisted, so a restart does not repeat them; a crossing that happened while the server was down is not
+  announced late, the snapshot shows it). A snooze re-arms them: when it ends, the current state is announced.
+
+Events on /ws (DESIGN.md): on connect {"type": "queue", "items": [...], "total", "truncated", "counts",
+"server_time"} (active items, most urgent first, at most 1000); every change {"type": "queue", "change":
+"upsert", "item"}; an item that leaves the active set (replied, dismissed) is also followed by {"type": "queue",
+"change": "remove", "id", "reason"}; {"type": "due_soon"|"overdue", "item"} once per crossing. Clients may send
+{"type": "queue_snapshot"} (e.g. after a "resync") and {"type": "queue_action", "id", "action":
+"replied"|"dismiss"|"snooze", "minutes"?|"until"?|"replied_at"?} (answered with "queue_action_done" or "error").
+GET /api/queue answers one page (default 200, `limit` up to 1000, `offset`) with `total` and per-state `counts`,
+so a desk with 10,000 open posts still answers in milliseconds; the tray needs the most urgent, not all.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from server.core import sla
+from server.core.errors import Conflict, Invalid, NotFound
+from server.core.vocab import PLATFORMS
+from server.queue.applied import AppliedClock, apply
+from server.queue.evaluation import LEVEL, Batch, _dt, _hours, _number, figures, post_key
+from server.queue.policy import Policy, policy_for
+from server.queue.store import ACTIVE, QueueStore, Row
+
+if TYPE_CHECKING:
+    from server.queue.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LIMIT = 200  # a page of the queue: more than a desk can act on, small enough to answer in a few ms
+MAX_LIMIT = 1000
+SNAPSHOT_LIMIT = 1000  # items in the /ws snapshot (most urgent first); "total" says how many are active
+MAX_SNOOZE = timedelta(days=7)
+# What item_json needs of a row when the rest of it is cached.
+CLOCK_COLUMNS = ("updated_at", "replied_at", "dismissed_at", "snoozed_until", "deadline", "due_soon_at", "hours_json")
+STATIC_CACHE_SIZE = 20_000  # QueueItem skeletons kept (a few MB): more than a desk's open posts
+MAX_STATS_DAYS = 400
+
+
+
+class QueueService:
+    """The queue's rules over a QueueStore; publishes every change on the app's event hub."""
+
+    def __init__(self, store: QueueStore, hub: Any, packs: Any, default_pack: str, clock: Any = time.time) -> None:
+        self.store, self.hub, self.packs, self.default_pack, self.clock = store, hub, packs, default_pack, clock
+        self.scheduler: Scheduler | None = None
+        self._static_cache: dict[tuple, tuple[dict[str, Any], tuple[Any, datetime, datetime, datetime | None]]] = {}
+        self._static_lock = threading.Lock()
+
+    # -- the QueueItem shape -----------------------------------------------------------------------------------
+    def item_json(self, row: Row, now: float | None = None, batch: Batch | None = None) -> dict[str, Any]:
+        """A stored row as the API's QueueItem, with state and time left computed for `now`.
+
+        `batch` shares the business-hours arithmetic across a page of items (same `now`). The parts that only
+        change when the row does are built once per row version (`_static`): a page of 200 is then mostly
+        the clock arithmetic, which must be fresh for every request."""
+        now = self.clock() if now is None else now
+        now_dt = _dt(now)
+        assert now_dt is not None
+        static, times = self._static(row)
+        hours, deadline, started, stopped_at = times
+        state = sla.state_at(row["deadline"], row["due_soon_at"], now, replied=row["replied_at"] is not None,
+                             dismissed=row["dismissed_at"] is not None, snoozed_until=row["snoozed_until"])
+        if stopped_at is None and hours is not None:
+            line = (batch or Batch(now_dt, row["deadline"])).timeline(row["hours_json"], hours)
+            left = line.value(deadline) - line.value(now_dt)
+            running = line.is_open(now_dt)
+        else:
+            left = sla.seconds_left(deadline, stopped_at or now_dt, hours)
+            running = stopped_at is None
+        item = dict(static)
+        item["state"] = state
+        item["seconds_left"] = round(left, 3)
+        item["waiting_seconds"] = round(((stopped_at or now_dt) - started).total_seconds(), 3)
+        item["clock_running"] = running
+        if state == "snoozed":
+            item["snoozed_until"] = sla.iso(_dt(row["snoozed_until"]))
+        return item
+
+    def page(self, rows: list[Row], now: float) -> list[dict[str, Any]]:
+        """QueueItems for a page of narrow rows (CLOCK_COLUMNS): full rows are read only for versions not cached."""
+        batch = Batch(_dt(now), min((r["deadline"] for r in rows), default=now))  # type: ignore[arg-type]
+        missing = [r["id"] for r in rows if self._static_key(r) not in self._static_cache]
+        full = self.store.get_many(missing) if missing else {}
+        return [self.item_json(full.get(r["id"], r), now, batch) for r in rows]
+
+    @staticmethod
+    def _static_key(row: Row) -> tuple:
+        return row["id"], row["updated_at"], row["replied_at"], row["dismissed_at"], row["snoozed_until"]
+
+    def _static(self, row: Row) -> tuple[dict[str, Any], tuple[Any, datetime, datetime, datetime | None]]:
+        """The QueueItem fields that depend on the stored row alone, cached per (id, version of the row)."""
+        key = self._static_key(row)
+        hit = self._static_cache.get(key)
+        if hit is not None:
+            return hit
+        hours = _hours(row["hours_json"])
+        deadline, started = _dt(row["deadline"]), _dt(row["started_at"])
+        replied, dismissed = _dt(row["replied_at"]), _dt(row["dismissed_at"])
+        assert deadline and started
+        handle, name = row["author_handle"], row["author_name"]
+        item: dict[str, Any] = {
+            "id": row["id"],
+            "platform": row["platform"],
+            "post_id": row["post_id"],
+            "url": row["url"],
+            "author": {"handle": handle, "name": name},
+            "customer": name or (f"@{handle}" if handle else "a customer"),
+            "text": row["text"],
+            "intent": row["intent"],
+            "severity": row["severity"],
+            "created_at": sla.iso(_dt(row["created_at"])),
+            "first_seen": sla.iso(_dt(row["first_seen"])),
+            "started_at": sla.iso(started),
+            "deadline": sla.iso(deadline),
+            "due_soon_at": sla.iso(_dt(row["due_soon_at"])),
+            "state": None,
+            "seconds_left": None,
+            "waiting_seconds": None,
+            "clock_running": None,
+            "target_minutes": _number(row["target_minutes"]),
+            "business_hours": hours is not None,
+            "response_seconds": None,
+            "response_business_seconds": None,
+            "within_target": None,
+            "replied_at": sla.iso(replied),
+            "dismissed_at": sla.iso(dismissed),
+            "snoozed_until": None,
+            "pack": {"name": row["pack"], "version": row["pack_version"]},
+            "kind": row["kind"],
+            "thread_key": row["thread_key"],
+            "previous_id": row["prev_id"],
+        }
+        if replied is not None:
+            item["response_seconds"] = round((replied - started).total_seconds(), 3)
+            item["response_business_seconds"] = round(sla.business_seconds_between(started, replied, hours), 3)
+            item["within_target"] = replied <= deadline
+        hit = (item, (hours, deadline, started, replied or dismissed))
+        with self._static_lock:
+            if len(self._static_cache) >= STATIC_CACHE_SIZE:
+                self._static_cache.pop(next(iter(self._static_cache)))  # oldest first: dicts keep order
+            self._static_cache[key] = hit
+        return hit
+
+    def publish(self, event: dict[str, Any]) -> None:
+        event.setdefault("server_time", sla.iso(_dt(self.clock())))
+        self.hub.publish(event)
+
+    def publish_upsert(self, row: Row) -> dict[str, Any]:
+        item = self.item_json(row)
+        self.publish({"type": "queue", "change": "upsert", "item": item})
+        if item["state"] in ("replied", "dismissed"):
+            # Leaves the active set; clients that keep only active items can drop it on either event.
+            self.publish({"type": "queue", "change": "remove", "id": item["id"], "reason": item["state"]})
+        return item
+
+    # -- tracking ----------------------------------------------------------------------------------------------
+    def _facts(self, post: dict[str, Any], pack: Any, analysis: dict[str, Any] | None) -> dict[str, Any]:
+        if analysis is not None:
+            return analysis
+        try:
+            from server.core import analysis as analysis_mod
+
+            return analysis_mod.analyze(post, pack)
+        except Exception:  # the clock must start even if analysis fails; default target then
+            log.exception("analysis failed while tracking; using the default target")
+            return {}
+
+    def clock_for(self, post: dict[str, Any], pack: Any, analysis: dict[str, Any] | None = None,
+                  now: float | None = None) -> tuple[Policy, AppliedClock]:
+        """The policy and applied clock a post gets (stored when it is tracked; shown as is when it is not)."""
+        now = self.clock() if now is None else now
+        facts = self._facts(post, pack, analysis)
+        intent = facts.get("intent") if isinstance(facts.get("intent"), str) else None
+        severity = facts.get("severity") if isinstance(facts.get("severity"), str) else None
+        policy = policy_for(pack, post["platform"], intent, severity)
+        return policy, apply(policy, post.get("created_at"), now)
+
+    def build_row(self, post: dict[str, Any], pack: Any, analysis: dict[str, Any] | None = None,
+                  now: float | None = None) -> Row:
+        """The stored form of a newly tracked post (clock inputs from the pack, deadline derived from them)."""
+        now = self.clock() if now is None else now
+        post_id = post_key(post)
+        facts = self._facts(post, pack, analysis)
+        policy, clock = self.clock_for(post, pack, facts, now)
+        intent = facts.get("intent") if isinstance(facts.get("intent"), str) else None
+        severity = facts.get("severity") if isinstance(facts.get("severity"), str) else None
+        platform = post["platform"]
+        author = post.get("author") or {}
+        handle = author.get("handle")
+        hours = policy.hours
+        return {
+            "platform": platform, "post_id": post_id, "url": post.get("url"),
+            "author_handle": handle, "author_name": author.get("name"), "text": post["text"],
+            "lang": post.get("lang"), "intent": intent, "severity": severity, "pack": pack.name,
+            "pack_version": pack.version, "created_at": clock.created_at,
+            "first_seen": now, "started_at": clock.started_at, "target_minutes": policy.target_minutes,
+            "due_soon_fraction": policy.due_soon_fraction,
+            "hours_json": json.dumps(hours.as_dict(), separators=(",", ":")) if hours else None,
+            "due_soon_at": clock.due_soon_at, "deadline": clock.deadline, "kind": "first",
+            "thread_key": f"{platform}:{handle.lower()}" if handle else None, "prev_id": None,
+            # no alert for a crossing already past
+            "notified": LEVEL[sla.state_at(clock.deadline, clock.due_soon_at, now)],
+            "updated_at": now,
+        }
+
+    def track(self, post: dict[str, Any], pack: Any, analysis: dict[str, Any] | None = None) -> tuple[dict, bool]:
+        """Track a validated post: (QueueItem, created?)."""
+        existing = self.store.get_by_post(post["platform"], post_key(post))
+        if existing is not None:  # the common repeat (Suggest reply again): no analysis, no write
+            return self.item_json(existing), False
+        row = self.build_row(post, pack, analysis)
+
+        def link(prev: Row | None) -> Row:
+            if prev is not None and prev["replied_at"] is not None and row["started_at"] >= prev["replied_at"]:
+                return {"kind": "next_response", "prev_id": prev["id"]}
+            return {}
+
+        stored, created = self.store.insert(row, link)
+        if created:
+            item = self.publish_upsert(stored)
+            if self.scheduler:
+                self.scheduler.schedule_row(stored)
+            return item, True
+        return self.item_json(stored), False
+
+    # -- state changes -----------------------------------------------------------------------------------------
+    def act(self, item_id: int, action: str, body: dict[str, Any]) -> dict[str, Any]:
+        """replied | dismiss | snooze, atomically; returns the QueueItem after. Raises a DomainError on bad input."""
+        now = self.clock()
+        if action == "replied":
+            at = body.get("replied_at")
+            replied_at = now
+            if at is not None:
+                parsed = sla.parse_instant(at) if isinstance(at, str) else None
+                if parsed is None:
+                    raise Invalid("invalid_time", "'replied_at' must be an ISO-8601 time such as "
+                                                        "2026-11-24T08:30:00Z.")
+                if parsed.timestamp() > now + 300:
+                    raise Invalid("invalid_time", "'replied_at' is in the future.")
+                replied_at = parsed.timestamp()
+
+            def decide(row: Row) -> tuple[str, Row] | None:
+                if row["replied_at"] is not None:
+                    return None
+                if replied_at < row["started_at"]:
+                    raise Invalid("invalid_time", "'replied_at' is before the customer's post.")
+                return "replied", {"replied_at": replied_at, "snoozed_until": None, "updated_at": now}
+        elif action == "dismiss":
+            def decide(row: Row) -> tuple[str, Row] | None:
+                if row["replied_at"] is not None:
+                    raise Conflict("already_replied", "This post is already marked replied.")
+                if row["dismissed_at"] is not None:
+                    return None
+                return "dismissed", {"dismissed_at": now, "snoozed_until": None, "updated_at": now}
+        elif action == "snooze":
+            until = self._snooze_until(body, now)
+
+            def decide(row: Row) -> tuple[str, Row] | None:
+                if row["replied_at"] is not None or row["dismissed_at"] is not None:
+                    raise Conflict("closed", "Only an open post can be snoozed; this one is "
+                                                  f"{'replied' if row['replied_at'] is not None else 'dismissed'}.")
+                return "snoozed", {"snoozed_until": until, "notified": 0, "updated_at": now}
+        else:
+            raise NotFound("not_found", f"Unknown action '{action[:40]}'; use replied, dismiss or snooze.")
+        result = self.store.change(item_id, decide)
+        if result is None:
+            raise NotFound("not_found", f"No queue item with id {item_id}.")
+        row, changed = result
+        if not changed:
+            return self.item_json(row)
+        if self.scheduler and action == "snooze":
+            self.scheduler.schedule_row(row)
+        return self.publish_upsert(row)
+
+    @staticmethod
+    def _snooze_until(body: dict[str, Any], now: float) -> float:
+        minutes, until = body.get("minutes"), body.get("until")
+        if (minutes is None) == (until is None):
+            raise Invalid("invalid_snooze", "Send either {\"minutes\": 1..1440} or {\"until\": ISO time}.")
+        if minutes is not None:
+            if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not 1 <= minutes <= 1440:
+                raise Invalid("invalid_snooze", "'minutes' must be a number from 1 to 1440.")
+            return now + float(minutes) * 60
+        parsed = sla.parse_instant(until) if isinstance(until, str) else None
+        if parsed is None:
+            raise Invalid("invalid_snooze", "'until' must be an ISO-8601 time such as 2026-11-24T09:00:00Z.")
+        if parsed.timestamp() <= now:
+            raise Invalid("invalid_snooze", "'until' is in the past.")
+        if parsed.timestamp() > now + MAX_SNOOZE.total_seconds():
+            raise Invalid("invalid_snooze", "A snooze can last at most 7 days.")
+        return parsed.timestamp()
+
+    # -- reads -------------------------------------------------------------------------------------------------
+    def get(self, item_id: int) -> dict[str, Any]:
+        row = self.store.get(item_id)
+        if row is None:
+            raise NotFound("not_found", f"No queue item with id {item_id}.")
+        return self.item_json(row)
+
+    def listing(self, states: list[str] | None, platform: str | None, limit: int, offset: int) -> dict[str, Any]:
+        now = self.clock()
+        rows, total, counts = self.store.list(now, states, platform, limit, offset, with_counts=True,
+                                              columns=CLOCK_COLUMNS)
+        return {"items": self.page(rows, now), "total": total, "limit": limit,
+                "offset": offset, "counts": counts, "server_time": sla.iso(_dt(now))}
+
+    def snapshot(self) -> dict[str, Any]:
+        """The /ws on-connect event: the active queue, most urgent first."""
+        now = self.clock()
+        rows, total, counts = self.store.list(now, list(ACTIVE), None, SNAPSHOT_LIMIT, 0, with_counts=True,
+                                              columns=CLOCK_COLUMNS)
+        return {"type": "queue", "items": self.page(rows, now), "total": total,
+                "truncated": total > len(rows), "counts": counts, "server_time": sla.iso(_dt(now))}
+
+    def stats(self, since: float, until: float, platform: str | None, tz: str) -> dict[str, Any]:
+        """First-response figures for clocks started in [since, until): overall, per channel, per local day.
+
+        response times are wall-clock seconds (what the customer waited) with business-time twins;
+        within_target_share = replied by the deadline / (replied + open past the deadline): dismissed posts
+        needed no reply and open posts not yet due have no outcome yet, so neither counts.
+        """
+        now = self.clock()
+        zone = sla.ZoneInfo(tz)
+        rows = self.store.started_between(since, until, platform)
+        first = [r for r in rows if r["kind"] == "first"]
+        by_channel: dict[str, list[Row]] = {p: [] for p in PLATFORMS if platform in (None, p)}
+        by_day: dict[str, list[Row]] = {}
+        for r in first:
+            by_channel.setdefault(r["platform"], []).append(r)
+            day = datetime.fromtimestamp(r["started_at"], zone).date().isoformat()
+            by_day.setdefault(day, []).append(r)
+        return {
+            "since": sla.iso(_dt(since)), "until": sla.iso(_dt(until)), "timezone": tz, "platform": platform,
+            "overall": figures(first, now),
+            "by_channel": {p: figures(rs, now) for p, rs in by_channel.items()},
+            "by_day": [{"date": d, **figures(rs, now)} for d, rs in sorted(by_day.items())],
+            "next_response": figures([r for r in rows if r["kind"] == "next_response"], now),
+            "overdue_now": self.store.overdue_now(now, platform),
+            "server_time": sla.iso(_dt(now)),
+        }
+
+

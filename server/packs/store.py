@@ -20,6 +20,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from server.core.packview import PackView, build_view
 from server.packs.schema import PACK_SCHEMA
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
@@ -52,6 +53,11 @@ class Pack:
     files: dict[str, str]
     digest: str
     origin: dict[str, str] = field(default_factory=dict)  # top-level key -> file that defines it
+    view: PackView = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.view is None:  # built once per parsed pack: the defaults every part reads
+            object.__setattr__(self, "view", build_view(self.data))
 
     @property
     def version(self) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.core import sla
+from server.core.packview import view_of
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ class Policy:
 
 
 def policy_for(pack: Any, platform: str, intent: str | None, severity: str | None) -> Policy:
-    rules = pack.data.get("sla") or {}
+    rules = view_of(pack).sla
     minutes = sla.target_minutes(rules, platform, intent, severity)
     fraction = float(rules.get("due_soon_fraction") or sla.DEFAULT_DUE_SOON_FRACTION)
     try:

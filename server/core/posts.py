@@ -1,4 +1,4 @@
-"""The Post every part shares (DESIGN.md), validated with JSON Schema so bad input gets a precise message."""
+"""The Post every part shares (docs/DESIGN.md), validated with JSON Schema so bad input gets a precise message."""
 from __future__ import annotations
 
 from typing import Any

@@ -43,7 +43,7 @@ def _resolve_pack(name: Any) -> Any:
 def track() -> Any:
     body = read_json()
     if "post" not in body:
-        raise Invalid("invalid_post", "The request needs a 'post' object (see DESIGN.md).")
+        raise Invalid("invalid_post", "The request needs a 'post' object (see docs/DESIGN.md).")
     post = validate_post(body["post"])
     pack = _resolve_pack(body.get("pack"))
     item, created = service().track(post, pack)

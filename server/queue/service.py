@@ -22,7 +22,7 @@ Rules, in one place:
   (persisted, so a restart does not repeat them; a crossing that happened while the server was down is not
   announced late, the snapshot shows it). A snooze re-arms them: when it ends, the current state is announced.
 
-Events on /ws (DESIGN.md): on connect {"type": "queue", "items": [...], "total", "truncated", "counts",
+Events on /ws (docs/DESIGN.md): on connect {"type": "queue", "items": [...], "total", "truncated", "counts",
 "server_time"} (active items, most urgent first, at most 1000); every change {"type": "queue", "change":
 "upsert", "item"}; an item that leaves the active set (replied, dismissed) is also followed by {"type": "queue",
 "change": "remove", "id", "reason"}; {"type": "due_soon"|"overdue", "item"} once per crossing. Clients may send

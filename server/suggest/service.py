@@ -56,7 +56,7 @@ def resolve_pack(store: PackStore, name: Any, default: str) -> Pack:
 def parse_request(body: dict[str, Any], store: PackStore, default_pack: str) -> tuple[dict, Pack, dict]:
     """Validate a suggest request body into (post, pack, options) or raise a DomainError."""
     if "post" not in body:
-        raise Invalid("invalid_post", "The request needs a 'post' object (see DESIGN.md).")
+        raise Invalid("invalid_post", "The request needs a 'post' object (see docs/DESIGN.md).")
     post = validate_post(body["post"])
     pack = resolve_pack(store, body.get("pack"), default_pack)
     options = parse_options(body.get("options"))
@@ -68,7 +68,7 @@ Engine = Callable[..., dict[str, Any]]
 
 def suggest(post: dict[str, Any], pack: Pack, options: dict[str, Any], *, llm: Any = None,
             on_delta: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """The full suggest answer of DESIGN.md (without `deadline`, which the queue adds)."""
+    """The full suggest answer of docs/DESIGN.md (without `deadline` and `target_minutes`, which the queue adds)."""
     started = time.perf_counter()
     facts = analysis.analyze(post, pack)
     result = playbook.generate(post, facts, pack, options)

@@ -18,6 +18,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, render_template
 from markupsafe import Markup, escape
 
+from server.core.packview import view_of
 from server.services import services
 
 POSTS_FILE = Path(__file__).resolve().parent / "demo_posts.json"
@@ -120,14 +121,12 @@ def brand_of(app: Flask) -> dict[str, Any]:
     """The default pack's brand and handles, so the page shows the brand the agent's pack answers for."""
     svc = services(app)
     try:
-        data = svc.packs.get(svc.config.default_pack).data
+        view = view_of(svc.packs.get(svc.config.default_pack))
     except Exception:  # a broken or missing pack must not break the demo page
-        data = {}
-    meta = data.get("pack", {}) if isinstance(data, dict) else {}
-    handles = meta.get("handles") or {}
-    x_handles = handles.get("x") or ["AcmeShop"]
-    fb_handles = handles.get("facebook") or x_handles
-    return {"name": meta.get("brand") or x_handles[0], "x": x_handles[0], "facebook": fb_handles[0]}
+        view = view_of(None)
+    x_handles = view.handles.get("x") or ("AcmeShop",)
+    fb_handles = view.handles.get("facebook") or x_handles
+    return {"name": view.brand or x_handles[0], "x": x_handles[0], "facebook": fb_handles[0]}
 
 
 def _decorate(item: dict[str, Any], platform: str, now: datetime) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """The server's own overhead on the LLM path, with the model's time subtracted.
 
-A loopback chat-completions server (tests/fake_llm.py) with a fixed time to first token records when it got each
+A loopback chat-completions server (tests/support/fake_llm.py) with a fixed time to first token records when it got each
 request, sent its first token and finished. Through a real /ws connection we time the same suggest from the
 client: overhead to first token = client's time to first delta - model's time to first token; overhead in total =
 client's time to done - model's total time. Both include everything the server adds: parsing, analysis, the
@@ -74,7 +74,7 @@ def run() -> list[dict]:
     procs: list[subprocess.Popen] = []
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            fake = subprocess.Popen([sys.executable, "-m", "tests.fake_llm", "--ttft", str(MODEL_TTFT),
+            fake = subprocess.Popen([sys.executable, "-m", "tests.support.fake_llm", "--ttft", str(MODEL_TTFT),
                                      "--chunk-delay", str(CHUNK_DELAY)], cwd=ROOT, env=env, text=True,
                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
             procs.append(fake)

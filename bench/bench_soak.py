@@ -1,8 +1,8 @@
 """Soak: 20 concurrent agents (suggest over HTTP and /ws, tone, queue track/list/replied, a WebSocket each) against
 the real server process on loopback for 60 s; median and p99 per call type, errors, and the server's memory growth.
 
-The same driver as tests/test_soak.py (which runs it for 15 s in `make test`); REPLYDESK_SOAK_BENCH_SECONDS
-changes the length.
+The same driver (tests/support/load.py) as tests/system/test_soak.py (which runs it for 15 s in `make test`);
+REPLYDESK_SOAK_BENCH_SECONDS changes the length.
 """
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ TARGETS = {"suggest": "p99 < 500 ms under load", "ws_suggest": "p99 < 500 ms und
 
 
 def run() -> list[dict]:
-    from tests.test_soak import AGENTS, ARTIFACTS, RSS_GROWTH_BOUND_MB, ServerProcess, soak
+    from tests.support.load import AGENTS, RSS_GROWTH_BOUND_MB, soak
+    from tests.support.paths import ARTIFACTS
+    from tests.support.servers import ServerProcess
 
     with tempfile.TemporaryDirectory() as tmp:
         srv = ServerProcess(Path(tmp) / "data").start()

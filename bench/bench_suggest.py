@@ -45,7 +45,7 @@ def run() -> list[dict]:
     from server.app import create_app
     from server.config import REPO_ROOT, Config
     from server.suggest import service as suggest_mod
-    from tests.test_soak import ServerProcess
+    from tests.support.servers import ServerProcess
 
     posts = _posts()
     with tempfile.TemporaryDirectory() as tmp:

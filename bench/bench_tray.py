@@ -22,7 +22,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
 
-from tray.desktop import ServerProcess, VirtualDesktop, short_sla_packs  # noqa: E402
+from tests.support.desktop import VirtualDesktop  # noqa: E402
+from tests.support.packs import short_sla_packs  # noqa: E402
+from tests.support.servers import ServerProcess  # noqa: E402
 
 POSTS = 500
 SETTLE = 8.0  # seconds after the snapshot before measuring (startup, first drawing, summary notification)
@@ -86,8 +88,8 @@ def run() -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="bench-tray-") as tmp:
         work = Path(tmp)
         packs = short_sla_packs(REPO / "prompts", work / "packs", x_minutes=10, facebook_minutes=60)
-        server = ServerProcess(str(REPO / ".venv" / "bin" / "python"), REPO, work / "data", packs,
-                               log=work / "server.log").start()
+        server = ServerProcess(work / "data", packs, log_path=work / "server.log",
+                               python=REPO / ".venv" / "bin" / "python").start()
         try:
             started = time.perf_counter()
             _track_many(server, POSTS)

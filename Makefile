@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 APT_PACKAGES := chromium xvfb xdotool imagemagick trayer libnotify-bin dbus-x11 notification-daemon
 
-.PHONY: run venv dev-venv deps test lint bench tray extension contract clean
+.PHONY: run venv dev-venv deps test test-fast lint bench tray extension contract clean
 TEST_PREREQS :=
 # Part-specific targets (extension zips, the tray's venv, ...) live in fragments of their own.
 -include mk/*.mk
@@ -41,6 +41,10 @@ lint: dev-venv
 test: deps dev-venv $(TEST_PREREQS) lint
 	$(PY) -m pytest -q -p no:cacheprovider --durations=15 tests
 	if [ -f ../shared/checks/contract.py ]; then $(PY) ../shared/checks/contract.py; fi
+
+# The quick loop: lint, then the unit and API tiers (no browser, no separate processes; well under a minute).
+test-fast: dev-venv lint
+	$(PY) -m pytest -q -p no:cacheprovider --durations=10 tests/unit tests/api
 
 bench: deps dev-venv
 	$(PY) bench/run_all.py $(ONLY)

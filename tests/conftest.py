@@ -17,7 +17,17 @@ for var in ("OPENAI_API_KEY", "REPLYDESK_LLM_BASE_URL", "REPLYDESK_LLM_MODEL"):
 
 from server.app import create_app  # noqa: E402
 from tests.support.live import LiveServer, make_config  # noqa: E402
-from tests.support.paths import DATA  # noqa: E402
+from tests.support.paths import DATA, TESTS  # noqa: E402
+
+TIERS = ("unit", "api", "browser", "system")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test carries its tier's marker (the folder it lives in), so `-m "unit or api"` selects like the paths."""
+    for item in items:
+        parts = Path(str(item.path)).relative_to(TESTS).parts
+        if parts and parts[0] in TIERS:
+            item.add_marker(parts[0])
 
 
 @pytest.fixture(scope="session")

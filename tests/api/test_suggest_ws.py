@@ -10,10 +10,10 @@ import requests
 from simple_websocket import Client, ConnectionClosed
 
 from server.app import create_app
-from tests.support.browser import wait_until
 from tests.support.fake_llm import DEFAULT_REPLY
 from tests.support.live import LiveServer, make_config
 from tests.support.paths import DATA
+from tests.support.waiting import wait_until
 
 TIMEOUT = 1.5
 

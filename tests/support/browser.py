@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import mimetypes
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tests.support.paths import ARTIFACTS, EXTENSION_DIR, FIXTURES
+from tests.support.waiting import wait_until
 
 __all__ = ["ARTIFACTS", "EXTENSION_DIR", "FIXTURES", "BrowserSession", "chromium_args", "chromium_path",
            "launch_chromium", "serve_files", "wait_until"]
@@ -117,15 +117,3 @@ def serve_files(routes: dict[str, Path | str | bytes]) -> Callable[[Any], None]:
             route.fulfill(status=200, content_type="text/html; charset=utf-8", body=body)
 
     return handler
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1, what: str = "") -> Any:
-    """Poll until `predicate()` is truthy; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}; last value: {last!r}")

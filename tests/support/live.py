@@ -40,3 +40,18 @@ class LiveServer:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+
+def watched_live_server(tmp: Path) -> LiveServer:
+    """A started LiveServer over a private copy of the packs that lists every authenticated WebSocket in
+    `app.extensions["test_ws_connections"]` (so a test can tell that none got through)."""
+    import shutil
+
+    from server.app import create_app
+
+    shutil.copytree(REPO_ROOT / "prompts", tmp / "packs")
+    srv = LiveServer(create_app(make_config(tmp / "data", packs_dir=tmp / "packs")))
+    connections: list[str] = []
+    srv.app.extensions["test_ws_connections"] = connections
+    srv.app.extensions["replydesk"].ws_connect_hooks.append(lambda session: connections.append("authenticated"))
+    return srv.start()

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.browser import wait_until
 from tests.support.desktop import VirtualDesktop, color_pixels
 from tests.support.packs import short_sla_packs
 from tests.support.paths import ARTIFACTS, REPO
 from tests.support.servers import ServerProcess
+from tests.support.waiting import wait_until
 from tray.icon import BADGE, COLORS, TEXT
 
 pytestmark = pytest.mark.tray
@@ -33,7 +33,7 @@ STRIP = (0, 0, 400, 40)  # where trayer (top edge, 200 px wide, 32 px high) show
 
 
 def wait_for(check, timeout: float = 30.0, what: str = "condition"):
-    """tests.browser's poll, at a slower pace: many checks here take a screenshot."""
+    """tests.support.waiting's poll, at a slower pace: many checks here take a screenshot."""
     return wait_until(check, timeout, 0.2, what)
 
 

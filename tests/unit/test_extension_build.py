@@ -6,7 +6,7 @@ import zipfile
 from pathlib import Path
 
 from scripts.build_extension import build, firefox_manifest
-from tests.support.browser import EXTENSION_DIR
+from tests.support.paths import EXTENSION_DIR
 
 MANIFEST = json.loads((EXTENSION_DIR / "manifest.json").read_text(encoding="utf-8"))
 

@@ -286,26 +286,6 @@ def test_long_names_and_references_still_fit(packs) -> None:
                 assert weighted(out["reply"]) <= 280, out["reply"]
 
 
-def test_suggest_endpoint_uses_the_engine_for_every_sample(client) -> None:
-    store = PackStore(REPO_ROOT / "prompts")
-    for post in SAMPLES:
-        body = {k: v for k, v in post.items() if k != "expected_intent"}
-        resp = client.post("/api/suggest", json={"post": body})
-        assert resp.status_code == 200, resp.get_data(as_text=True)
-        answer = resp.get_json()
-        assert answer["engine"] == "playbook" and answer["pack"]["name"] == "default"
-        assert answer["analysis"]["intent"] == analyze(body, store.get("default"))["intent"]
-        assert answer["reply"] == reply_for(body, store.get("default"))[0]["reply"]
-        if post["platform"] == "x":
-            assert weighted(answer["reply"]) <= 280
-        other = client.post("/api/suggest", json={"post": body, "pack": "skyway",
-                                                  "options": {"signature": "^KM"}}).get_json()
-        assert other["pack"]["name"] == "skyway" and other["reply"] != answer["reply"]
-        assert other["reply"].endswith("-KM")
-        if answer["analysis"]["intent"] in ("abuse", "spam"):
-            assert answer["engage"] is False and answer["advice"]
-
-
 def test_one_apology_per_reply(packs) -> None:
     """An apology reads sincere once and scripted twice ("I'm really sorry, Tom. I'm sorry the refund ...")."""
     for pack in packs.values():

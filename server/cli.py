@@ -83,7 +83,7 @@ def cmd_config(args: argparse.Namespace) -> int:
         "pairing_token": token_storage(cfg.data_dir),
     }
     try:
-        from server.llm.engine import describe_engine, redact_url
+        from server.llm.settings import describe_engine, redact_url
 
         shown["llm_base_url"] = redact_url(cfg.llm_base_url)  # a URL may carry credentials
         shown["engine"] = describe_engine(cfg)

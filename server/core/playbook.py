@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
+from server.core.packview import Channel, PackView, view_of
+from server.core.register import formalize, format_signature
 from server.core.tone import weighted_length
 
 # Words of an apology: the reply makes one, not two in a row.
@@ -31,6 +34,7 @@ ENTITY_RANK = {"promise": 3, "order": 2, "ref": 2, "flight": 2, "product": 1}
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 UPSET_SENTIMENT = -0.25  # VADER compound at or below which a question or request reads as upset
+DEFAULT_DM_PHRASE = "send us a private message"
 DEFAULT_ADVICE = {
     "abuse": "Hostile post: consider not engaging. If you reply, keep it short, calm and passive.",
     "spam": "Looks like spam: no reply recommended.",
@@ -41,48 +45,15 @@ FALLBACK_SENTENCE = {
     "dm_prompt": "Please {dm} so we can help.",
 }
 
-_CONTRACTIONS = {
-    "i'm": "I am", "i've": "I have", "i'll": "I will", "i'd": "I would", "you're": "you are", "you've": "you have",
-    "you'll": "you will", "you'd": "you would", "we're": "we are", "we've": "we have", "we'll": "we will",
-    "we'd": "we would", "they're": "they are", "they've": "they have", "they'll": "they will", "it's": "it is",
-    "that's": "that is", "there's": "there is", "here's": "here is", "what's": "what is", "who's": "who is",
-    "let's": "let us", "can't": "cannot", "won't": "will not", "shan't": "shall not", "don't": "do not",
-    "doesn't": "does not", "didn't": "did not", "isn't": "is not", "aren't": "are not", "wasn't": "was not",
-    "weren't": "were not", "hasn't": "has not", "haven't": "have not", "hadn't": "had not",
-    "shouldn't": "should not", "wouldn't": "would not", "couldn't": "could not", "mustn't": "must not",
-    "he's": "he is", "she's": "she is", "it'll": "it will", "that'll": "that will",
-}
-_CONTRACTION_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in _CONTRACTIONS) + r")\b", re.IGNORECASE)
-_FORMAL_WORDS = [
-    (re.compile(r"^(Hi|Hey|Hello there)\b"), "Hello"),
-    (re.compile(r"\bThanks so much\b"), "Thank you very much"),
-    (re.compile(r"\bThanks\b"), "Thank you"),
-    (re.compile(r"\bthanks\b"), "thank you"),
-    (re.compile(r"^Aw, "), ""),
-    (re.compile(r"\bsort (it|this) out\b"), r"resolve \1"),
-    (re.compile(r"\bgets sorted\b"), "is resolved"),
-    (re.compile(r"\bget this moving\b"), "progress this"),
-    (re.compile(r"\bI'?m on it\b|\bI am on it\b"), "I am handling this"),
-    (re.compile(r"\bleave it with me\b", re.IGNORECASE), "I will take care of this"),
-    (re.compile(r"\bright now\b"), "now"),
-    (re.compile(r"\bchasing\b"), "following up"),
-    (re.compile(r"\bTalk soon\.?"), "Kind regards."),
-    (re.compile(r"\bthey will be thrilled\b"), "they will be delighted"),
-    (re.compile(r"\bokay\b"), "acceptable"),
-]
 _URLISH = re.compile(r"://|\w\.[a-z]{2,}", re.IGNORECASE)
-_EMOJI_RE = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200d]+")
-_SIG_CORE = re.compile(r"^[\s\^/\-~–—*]+|[\s]+$")
 
 
 @dataclass
 class Sentence:
+    """One sentence of a reply; `kind` (acknowledge, empathy, next_step...) decides whether it may be dropped."""
+
     kind: str
     text: str
-
-
-def _data(pack: Any) -> dict[str, Any]:
-    return pack.data if hasattr(pack, "data") else dict(pack)
 
 
 def _hash(*parts: Any) -> int:
@@ -90,76 +61,26 @@ def _hash(*parts: Any) -> int:
     return int.from_bytes(h.digest(), "big")
 
 
-def format_signature(raw: str | None, fmt: str, default: str = "") -> str:
-    """The agent's signature in the pack's format: '^KM' with format '-{name}' becomes '-KM'.
-
-    A signature may be given as initials ('KM', '^KM', '/KM') or a name ('Kate', '-Kate Mink'); the format may use
-    {initials} and {name}. When only initials are known, {name} uses them too.
-    """
-    source = (raw or "").strip() or (default or "").strip()
-    if not source:
-        return ""
-    core = _SIG_CORE.sub("", source)
-    if not core:
-        return source
-    if re.fullmatch(r"[A-Z]{1,4}", core):
-        initials, name = core, core
-    else:
-        words = [w for w in re.split(r"\s+", core) if w]
-        initials = "".join(w[0].upper() for w in words if w[0].isalpha())[:4] or core[:4]
-        name = core
-    try:
-        out = fmt.format(initials=initials, name=name)
-    except (KeyError, IndexError, ValueError):
-        out = source
-    return out.strip()[:40]
-
-
-def formalize(text: str, extra: dict[str, str] | None = None) -> str:
-    """Formal register: no contractions, no exclamation marks, no emoji, no casual words."""
-    text = text.replace("’", "'")
-
-    def expand(m: re.Match[str]) -> str:
-        word = m.group(1)
-        full = _CONTRACTIONS[word.lower()]
-        if word[0].isupper() and full[0].islower():
-            full = full[0].upper() + full[1:]
-        return full
-
-    text = _CONTRACTION_RE.sub(expand, text)
-    for rx, repl in _FORMAL_WORDS:
-        text = rx.sub(repl, text)
-    for old, new in (extra or {}).items():
-        text = re.sub(re.escape(old), new, text, flags=re.IGNORECASE)
-    text = _EMOJI_RE.sub("", text)
-    text = re.sub(r"!+", ".", text)
-    text = re.sub(r"\.\s*\.", ".", text)
-    text = re.sub(r"\s{2,}", " ", text).strip()
-    return text[:1].upper() + text[1:] if text and text[0].isalpha() else text
-
-
-def measure(text: str, channel: dict[str, Any]) -> int:
+def measure(text: str, channel: Channel) -> int:
     """Length as the platform counts it: X weighs emoji/CJK as 2 and URLs as 23 (twitter-text's own rules)."""
-    if channel.get("counting") == "twitter":
+    if channel.counting == "twitter":
         return weighted_length(text)
     return len(text)
 
 
-def fits(text: str, channel: dict[str, Any], limit: int) -> bool:
+def fits(text: str, channel: Channel, limit: int) -> bool:
     """measure(text) <= limit, skipping the exact count (about 1 ms) when even the worst case fits."""
-    if channel.get("counting") == "twitter" and 2 * len(text) <= limit and not _URLISH.search(text):
+    if channel.counting == "twitter" and 2 * len(text) <= limit and not _URLISH.search(text):
         return True  # every character weighs at most 2; only URLs can weigh more than that
     return measure(text, channel) <= limit
 
 
-def _context(post: dict[str, Any], analysis: dict[str, Any], data: dict[str, Any], intent: str,
+def _context(post: dict[str, Any], analysis: dict[str, Any], view: PackView, intent: str,
              severity: str) -> dict[str, str]:
     """Values for the template placeholders; entity keys are absent when the post gives none."""
-    style = data.get("style") or {}
-    meta = data.get("pack") or {}
+    style = view.style
     platform = post.get("platform") or "x"
-    channel = (data.get("channels") or {}).get(platform) or {}
-    cfg = data["intents"][intent]
+    cfg = view.intent(intent)
     ents = analysis.get("entities") or {}
     handle = analysis.get("handle") or (post.get("author") or {}).get("handle")
     at_handle = f"@{handle}" if handle and platform == "x" else None  # Facebook names are not @-addressable
@@ -167,8 +88,8 @@ def _context(post: dict[str, Any], analysis: dict[str, Any], data: dict[str, Any
     eta = (cfg.get("eta_severity") or {}).get(severity) or cfg.get("eta") or "today"
     echo = style.get("echo_references", True)
     ctx = {
-        "name": name, "brand": str(meta.get("brand", "")), "eta": eta,
-        "dm": channel.get("dm_phrase") or "send us a private message",
+        "name": name, "brand": view.brand, "eta": eta,
+        "dm": view.channel(platform).dm_phrase or DEFAULT_DM_PHRASE,
     }
     if not analysis.get("name") and not at_handle:
         ctx["_no_name"] = "1"
@@ -223,7 +144,7 @@ def _specificity(template: str) -> int:
 class _Chooser:
     """Deterministic choice among variants: a hash of the post and the variant, per slot."""
 
-    def __init__(self, post: dict[str, Any], variant: int, banned: list[str]) -> None:
+    def __init__(self, post: dict[str, Any], variant: int, banned: Sequence[str]) -> None:
         self.key = (post.get("platform"), post.get("post_id") or "", post.get("text") or "")
         self.variant = variant
         self.banned = [b.lower() for b in banned if b]
@@ -232,7 +153,7 @@ class _Chooser:
         low = text.lower()
         return not any(b in low for b in self.banned)
 
-    def pick(self, slot: str, templates: list[str], ctx: dict[str, str], *, rotate: bool = False,
+    def pick(self, slot: str, templates: Sequence[str], ctx: dict[str, str], *, rotate: bool = False,
              prefer: str | None = None, shortest: bool = False, avoid: tuple[str, ...] = ()) -> str | None:
         """One filled template; `prefer` is 'specific' (names the order/product) or 'generic'; templates that
         contain an `avoid` word lose to those that do not (one apology reads sincere, two read scripted)."""
@@ -255,9 +176,10 @@ class _Chooser:
         return filled[idx][1]
 
 
-def _faq_answer(data: dict[str, Any], text: str, intent: str) -> str | None:
+def _faq_answer(faq: Sequence[Mapping[str, Any]], text: str, intent: str) -> str | None:
+    """The pack's known answer whose every match term is in the post (and whose intents include this one)."""
     low = text.lower()
-    for entry in data.get("faq") or []:
+    for entry in faq:
         if entry.get("intents") and intent not in entry["intents"]:
             continue
         if all(term.lower() in low for term in entry["match"]):
@@ -269,76 +191,131 @@ def _mentions_entity(text: str, ctx: dict[str, str]) -> bool:
     return any(ctx.get(k) and ctx[k] in text for k in ("order", "ref", "product", "flight"))
 
 
-def _compose(post: dict[str, Any], analysis: dict[str, Any], data: dict[str, Any], options: dict[str, Any],
-             style_opt: str | None, shortest: bool = False) -> list[Sentence]:
-    intent = analysis.get("intent") if analysis.get("intent") in data["intents"] else "question"
-    severity = analysis.get("severity") or "normal"
-    cfg = data["intents"][intent]
-    style = data.get("style") or {}
-    meta = data.get("pack") or {}
-    tone = data.get("tone") or {}
-    ctx = _context(post, analysis, data, intent, severity)
-    chooser = _Chooser(post, int(options.get("variant") or 0), tone.get("banned_phrases") or [])
-    formal = style_opt == "more formal" or meta.get("formality") == "formal"
-    cues = set(analysis.get("cues") or [])
-    out: list[Sentence] = []
+@dataclass(frozen=True)
+class _Request:
+    """What one reply is written for: the post, its analysis, the pack and the agent's options, resolved once."""
 
-    def add(kind: str, text: str | None) -> None:
+    post: dict[str, Any]
+    analysis: dict[str, Any]
+    view: PackView
+    options: dict[str, Any]
+    style_opt: str | None
+    required: tuple[str, ...]
+    signature: str
+    channel: Channel
+
+    @property
+    def target(self) -> int:
+        """The length to aim for: the channel's recommended length when it has one, never over the limit."""
+        return min(self.channel.limit, int(self.channel.recommended or self.channel.limit))
+
+
+class _Composer:
+    """Builds the sentences of one reply, slot by slot, in the order good social care asks for them."""
+
+    def __init__(self, req: _Request, shortest: bool) -> None:
+        analysis, view = req.analysis, req.view
+        self.req, self.shortest = req, shortest
+        self.intent = analysis.get("intent") if analysis.get("intent") in view.intents else "question"
+        self.severity = analysis.get("severity") or "normal"
+        self.cfg = view.intent(self.intent)
+        self.ctx = _context(req.post, analysis, view, self.intent, self.severity)
+        self.chooser = _Chooser(req.post, int(req.options.get("variant") or 0), view.tone.banned_phrases)
+        self.formal = req.style_opt == "more formal" or view.formality == "formal"
+        self.out: list[Sentence] = []
+
+    def add(self, kind: str, text: str | None) -> None:
         if text:
-            out.append(Sentence(kind, text))
+            self.out.append(Sentence(kind, text))
 
-    # A customer chasing an earlier answer is acknowledged by that: the follow-up line is the acknowledgement
-    # (it names them), instead of a second apology after the first.
-    follow = chooser.pick("follow_up", cfg["follow_up"], ctx, prefer="specific") \
-        if "follow_up" in cues and cfg.get("follow_up") else None
-    ack = follow or chooser.pick("acknowledge", cfg["acknowledge"], ctx, rotate=True, shortest=shortest)
-    add("acknowledge", ack or _fill(FALLBACK_SENTENCE["acknowledge"], ctx))
-    said_entity = _mentions_entity(ack or "", ctx)
-    apologised = APOLOGY if any(a in (ack or "").lower() for a in APOLOGY) else ()
-    # Questions and requests get empathy only when the customer is upset; problems always do.
-    calm = intent in ("question", "request", "praise") and severity in ("low", "normal") and \
-        float(analysis.get("sentiment") or 0.0) > UPSET_SENTIMENT
-    if intent not in ("abuse", "spam"):
-        empathy = (cfg.get("empathy") or {}).get(severity) or []
+    def pick(self, slot: str, templates: Sequence[str], **how: Any) -> str | None:
+        return self.chooser.pick(slot, templates, self.ctx, **how)
+
+    def opening(self) -> str:
+        """The acknowledgement; returns it so later slots can avoid repeating what it already said."""
+        cfg = self.cfg
+        # A customer chasing an earlier answer is acknowledged by that: the follow-up line is the acknowledgement
+        # (it names them), instead of a second apology after the first.
+        follow = self.pick("follow_up", cfg["follow_up"], prefer="specific") \
+            if "follow_up" in set(self.req.analysis.get("cues") or []) and cfg.get("follow_up") else None
+        ack = follow or self.pick("acknowledge", cfg["acknowledge"], rotate=True, shortest=self.shortest)
+        self.add("acknowledge", ack or _fill(FALLBACK_SENTENCE["acknowledge"], self.ctx))
+        return ack or ""
+
+    def feeling(self, ack: str) -> None:
+        """Empathy in proportion to severity, warmth when asked, a light line for a playful post."""
+        if self.intent in ("abuse", "spam"):
+            return
+        cfg, analysis, style_opt = self.cfg, self.req.analysis, self.req.style_opt
+        apologised = APOLOGY if any(a in ack.lower() for a in APOLOGY) else ()
+        # Questions and requests get empathy only when the customer is upset; problems always do.
+        calm = self.intent in ("question", "request", "praise") and self.severity in ("low", "normal") and \
+            float(analysis.get("sentiment") or 0.0) > UPSET_SENTIMENT
+        empathy = (cfg.get("empathy") or {}).get(self.severity) or []
         if empathy and not calm:
-            add("empathy", chooser.pick("empathy", empathy, ctx, shortest=shortest, avoid=apologised))
+            self.add("empathy", self.pick("empathy", empathy, shortest=self.shortest, avoid=apologised))
         if style_opt == "warmer" and cfg.get("warm"):
-            add("warm", chooser.pick("warm", cfg["warm"], ctx))
-        if analysis.get("lighthearted") and not formal and cfg.get("lighthearted"):
-            add("lighthearted", chooser.pick("lighthearted", cfg["lighthearted"], ctx))
+            self.add("warm", self.pick("warm", cfg["warm"]))
+        if analysis.get("lighthearted") and not self.formal and cfg.get("lighthearted"):
+            self.add("lighthearted", self.pick("lighthearted", cfg["lighthearted"]))
 
-    answer = _faq_answer(data, post.get("text") or "", intent)
-    if answer and chooser.clean(answer):
-        add("next_step", _fill(answer, ctx) or answer)
-    else:
-        prefer = "generic" if said_entity else "specific"
-        step = chooser.pick("next_step", cfg["next_step"], ctx, prefer=prefer, shortest=shortest)
-        add("next_step", step or _fill(FALLBACK_SENTENCE["next_step"], ctx))
+    def next_step(self, ack: str) -> None:
+        """A known answer from the FAQ, else what happens next and when."""
+        answer = _faq_answer(self.req.view.faq, self.req.post.get("text") or "", self.intent)
+        if answer and self.chooser.clean(answer):
+            self.add("next_step", _fill(answer, self.ctx) or answer)
+            return
+        prefer = "generic" if _mentions_entity(ack, self.ctx) else "specific"
+        step = self.pick("next_step", self.cfg["next_step"], prefer=prefer, shortest=self.shortest)
+        self.add("next_step", step or _fill(FALLBACK_SENTENCE["next_step"], self.ctx))
 
-    dm_mode = cfg.get("dm", "if_private")
-    if dm_mode == "always" or (dm_mode == "if_private" and analysis.get("private_data_in_post")):
-        prompt = chooser.pick("dm_prompt", cfg.get("dm_prompt") or [], ctx, shortest=shortest)
-        add("dm_prompt", prompt or _fill(FALLBACK_SENTENCE["dm_prompt"], ctx))
+    def dm_prompt(self) -> None:
+        """Move private details to DM: always, or only when the post carries some (the pack says which)."""
+        dm_mode = self.cfg.get("dm", "if_private")
+        if dm_mode == "always" or (dm_mode == "if_private" and self.req.analysis.get("private_data_in_post")):
+            prompt = self.pick("dm_prompt", self.cfg.get("dm_prompt") or [], shortest=self.shortest)
+            self.add("dm_prompt", prompt or _fill(FALLBACK_SENTENCE["dm_prompt"], self.ctx))
 
-    closings = cfg.get("closing") or []
-    if style_opt == "warmer" and cfg.get("warm_closing"):
-        closings = cfg["warm_closing"]
-    elif style_opt == "more formal" and style.get("formal_closing") and meta.get("formality") != "formal":
-        closings = style["formal_closing"]
-    if closings and intent not in ("abuse", "spam"):
-        add("closing", chooser.pick("closing", closings, ctx))
+    def closing(self) -> None:
+        cfg, style, style_opt = self.cfg, self.req.view.style, self.req.style_opt
+        closings = cfg.get("closing") or []
+        if style_opt == "warmer" and cfg.get("warm_closing"):
+            closings = cfg["warm_closing"]
+        elif style_opt == "more formal" and style.get("formal_closing") and self.req.view.formality != "formal":
+            closings = style["formal_closing"]
+        if closings and self.intent not in ("abuse", "spam"):
+            self.add("closing", self.pick("closing", closings))
 
-    if (meta.get("emoji") and analysis.get("lighthearted") and intent == "praise" and not formal
-            and style.get("emoji")):
-        add("emoji", style["emoji"][_hash(*chooser.key, chooser.variant, "emoji") % len(style["emoji"])])
+    def emoji(self) -> None:
+        """One emoji for happy praise, when the pack allows them and the register is not formal."""
+        view, style = self.req.view, self.req.view.style
+        if (view.emoji and self.req.analysis.get("lighthearted") and self.intent == "praise" and not self.formal
+                and style.get("emoji")):
+            chooser = self.chooser
+            self.add("emoji", style["emoji"][_hash(*chooser.key, chooser.variant, "emoji") % len(style["emoji"])])
 
-    if formal or style.get("contractions") is False:
+    def register(self) -> list[Sentence]:
+        """The sentences in the pack's register: formal ones lose contractions, casual words and emoji."""
+        style = self.req.view.style
+        if not (self.formal or style.get("contractions") is False):
+            return self.out
         extra = style.get("formal_replacements") or {}
-        for s in out:
+        for s in self.out:
             if s.kind != "emoji":
                 s.text = formalize(s.text, extra)
-        out = [s for s in out if s.kind != "emoji"]
-    return out
+        return [s for s in self.out if s.kind != "emoji"]
+
+
+def _compose(req: _Request, shortest: bool = False) -> list[Sentence]:
+    """Every sentence the reply could have; `_fit` then drops optional ones until it fits."""
+    c = _Composer(req, shortest)
+    ack = c.opening()
+    c.feeling(ack)
+    c.next_step(ack)
+    c.dm_prompt()
+    c.closing()
+    c.emoji()
+    return c.register()
 
 
 def _one_exclamation(text: str) -> str:
@@ -349,7 +326,8 @@ def _one_exclamation(text: str) -> str:
     return text[: first + 1] + text[first + 1:].replace("!", ".")
 
 
-def _render(sentences: list[Sentence], required: list[str], signature: str) -> str:
+def _render(sentences: list[Sentence], required: Sequence[str], signature: str) -> str:
+    """The sentences as one reply, with the required phrases and the signature at the end."""
     parts: list[str] = []
     for s in sentences:
         if s.kind == "emoji" and parts:
@@ -365,19 +343,17 @@ def _render(sentences: list[Sentence], required: list[str], signature: str) -> s
     return re.sub(r"\s{2,}", " ", body).strip()
 
 
-def _fit(sentences: list[Sentence], required: list[str], signature: str, channel: dict[str, Any],
-         drop: tuple[str, ...] = (), droppable: tuple[str, ...] = DROP_ORDER) -> tuple[str, list[Sentence]]:
+def _fit(sentences: list[Sentence], req: _Request, drop: tuple[str, ...] = (),
+         droppable: tuple[str, ...] = DROP_ORDER) -> tuple[str, list[Sentence]]:
     """Drop optional sentences (least important first) until the reply fits the channel."""
-    limit = int(channel.get("limit") or 280)
-    target = min(limit, int(channel.get("recommended") or limit))
     kept = [s for s in sentences if s.kind not in drop]
-    text = _render(kept, required, signature)
+    text = _render(kept, req.required, req.signature)
     for kind in droppable:
-        if fits(text, channel, target):
+        if fits(text, req.channel, req.target):
             break
         if any(s.kind == kind for s in kept):
             kept = [s for s in kept if s.kind != kind]
-            text = _render(kept, required, signature)
+            text = _render(kept, req.required, req.signature)
     return text, kept
 
 
@@ -385,67 +361,64 @@ def _fit(sentences: list[Sentence], required: list[str], signature: str, channel
 WARMER_DROP_ORDER = ("emoji", "lighthearted", "closing", "empathy", "warm", "follow_up")
 
 
-def _best_fit(post: dict[str, Any], analysis: dict[str, Any], data: dict[str, Any], options: dict[str, Any],
-              style_opt: str | None, required: list[str], signature: str, channel: dict[str, Any],
-              shortest: bool = False) -> str:
+def _squeeze(kept: list[Sentence], text: str, req: _Request) -> str:
+    """A pathological pack, whose essentials alone are too long: keep the acknowledgement and the next step at
+    least, then cut words and mark the cut with an ellipsis before the signature."""
+    channel, limit = req.channel, req.channel.limit
+    while len(kept) > 1:
+        kept = kept[:-1] if kept[-1].kind != "next_step" else kept[:-2] + kept[-1:]
+        text = _render(kept, req.required, req.signature)
+        if fits(text, channel, limit):
+            return text
+    budget = limit - measure(" " + req.signature, channel) - 1
+    body = ""
+    for word in text.split(" "):
+        if measure(body + " " + word + "…", channel) > budget:
+            break
+        body = (body + " " + word).strip()
+    return f"{body}… {req.signature}".strip()
+
+
+def _best_fit(req: _Request, shortest: bool = False) -> str:
     """The fullest reply that fits: drop the nice-to-haves, then try the shortest wordings, and only then drop
     empathy; the "shorter" style drops every optional sentence from the start."""
-    limit = int(channel.get("limit") or 280)
-    target = min(limit, int(channel.get("recommended") or limit))
-    normal = _compose(post, analysis, data, options, style_opt, shortest=shortest)
+    channel, limit, target = req.channel, req.channel.limit, req.target
+    normal = _compose(req, shortest=shortest)
     short = normal if shortest else None
-    forced = DROP_ORDER if style_opt == "shorter" else ()
-    order = WARMER_DROP_ORDER if style_opt == "warmer" else DROP_ORDER
+    forced = DROP_ORDER if req.style_opt == "shorter" else ()
+    order = WARMER_DROP_ORDER if req.style_opt == "warmer" else DROP_ORDER
     fallback: str | None = None
     for stage in range(4):
         if stage % 2 and short is None:
-            short = _compose(post, analysis, data, options, style_opt, shortest=True)
+            short = _compose(req, shortest=True)
         sentences = short if stage % 2 else normal
         droppable = order[:4] if stage < 2 else order
-        text, kept = _fit(sentences, required, signature, channel, drop=forced, droppable=droppable)
+        text, kept = _fit(sentences, req, drop=forced, droppable=droppable)
         if fits(text, channel, target):
             return text
         if fallback is None and fits(text, channel, limit):
             fallback = text
     if fallback is not None:
         return fallback
-    while len(kept) > 1:  # a pathological pack: keep the acknowledgement and the next step at least
-        kept = kept[:-1] if kept[-1].kind != "next_step" else kept[:-2] + kept[-1:]
-        text = _render(kept, required, signature)
-        if fits(text, channel, limit):
-            return text
-    budget = limit - measure(" " + signature, channel) - 1
-    body = ""
-    for word in text.split(" "):
-        if measure(body + " " + word + "…", channel) > budget:
-            break
-        body = (body + " " + word).strip()
-    return f"{body}… {signature}".strip()
+    return _squeeze(kept, text, req)
 
 
-def generate(post: dict[str, Any], analysis: dict[str, Any], pack: Any, options: dict[str, Any]) -> dict[str, Any]:
-    """A reply for the post: {"reply", and for abuse/spam "engage": False and "advice"}."""
-    data = _data(pack)
-    options = options or {}
-    platform = post.get("platform") if post.get("platform") in (data.get("channels") or {}) else "x"
-    channel = data["channels"][platform]
-    sig_cfg = data.get("signature") or {}
-    signature = format_signature(options.get("signature"), sig_cfg.get("format", "{name}"), sig_cfg.get("default", ""))
-    if not sig_cfg.get("required", True) and not options.get("signature") and not sig_cfg.get("default"):
+def _request(post: dict[str, Any], analysis: dict[str, Any], view: PackView, options: dict[str, Any]) -> _Request:
+    """The reply's inputs resolved once: the channel (X when the pack lacks the post's), signature, phrases."""
+    platform = post.get("platform") if post.get("platform") in view.channels else "x"
+    sig = view.signature
+    signature = format_signature(options.get("signature"), sig.format, sig.default)
+    if not sig.required and not options.get("signature") and not sig.default:
         signature = ""
-    required = list((data.get("tone") or {}).get("required_phrases") or [])
-    style_opt = options.get("style")
-    post = {**post, "platform": platform}
+    return _Request(post={**post, "platform": platform}, analysis=analysis, view=view, options=options,
+                    style_opt=options.get("style"), required=view.tone.required_phrases, signature=signature,
+                    channel=view.channel(platform))
 
-    text = _best_fit(post, analysis, data, options, style_opt, required, signature, channel)
-    if style_opt == "shorter":
-        normal = _best_fit(post, analysis, data, options, None, required, signature, channel)
-        if measure(text, channel) >= measure(normal, channel):
-            text = _best_fit(post, analysis, data, options, style_opt, required, signature, channel, shortest=True)
 
+def _advice(analysis: dict[str, Any], cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """Whether to engage at all and what to tell the agent: abuse and spam are not engaged unless the pack says."""
     intent = analysis.get("intent")
-    cfg = data["intents"].get(intent) or {}
-    result: dict[str, Any] = {"reply": text}
+    result: dict[str, Any] = {}
     engage = cfg.get("engage")
     if engage is None and intent in ("abuse", "spam"):
         engage = False
@@ -458,3 +431,18 @@ def generate(post: dict[str, Any], analysis: dict[str, Any], pack: Any, options:
     if advice:
         result["advice"] = advice
     return result
+
+
+def generate(post: dict[str, Any], analysis: dict[str, Any], pack: Any, options: dict[str, Any]) -> dict[str, Any]:
+    """A reply for the post: {"reply", and for abuse/spam "engage": False and "advice"}."""
+    view = view_of(pack)
+    req = _request(post, analysis, view, options or {})
+    text = _best_fit(req)
+    if req.style_opt == "shorter":
+        normal = _best_fit(replace(req, style_opt=None))
+        if measure(text, req.channel) >= measure(normal, req.channel):
+            text = _best_fit(req, shortest=True)
+    return {"reply": text, **_advice(analysis, view.intent(analysis.get("intent") or ""))}
+
+
+__all__ = ["generate", "measure", "fits", "formalize", "format_signature"]

@@ -28,8 +28,9 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from server.core.vocab import ACTIVE_STATES, SEVERITIES, STATES  # noqa: F401  (one vocabulary, re-exported)
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-from server.core.vocab import ACTIVE_STATES, SEVERITIES, STATES  # noqa: E402,F401  (one vocabulary)
 
 DEFAULT_DUE_SOON_FRACTION = 0.25
 Instant = datetime | float  # an aware UTC datetime, or epoch seconds where the queue compares stored floats

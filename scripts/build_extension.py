@@ -2,13 +2,16 @@
 
 The unpacked folder (extension/) targets Chromium. Firefox's MV3 runs the background as an event page
 (`background.scripts`) rather than a service worker and wants an add-on id (`browser_specific_settings.gecko`), so
-its zip carries a rewritten manifest.json; every other file is shared. Zips are reproducible: sorted entries and a
+its zip carries a rewritten manifest.json; every other file is shared. Both run background.js as an ES module, which
+imports the worker's modules (worker/*.js): every file under extension/ goes into both zips, and the build checks
+that each relative import of each module names a file that is there. Zips are reproducible: sorted entries and a
 fixed timestamp.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import zipfile
 from pathlib import Path
@@ -38,6 +41,20 @@ def firefox_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+IMPORT = re.compile(r"""(?:^|[;\s])(?:import|export)\s[^'"]*?\bfrom\s*["']([^"']+)["']|\bimport\s*["']([^"']+)["']""", re.M)
+
+
+def missing_imports(source: Path) -> list[str]:
+    """`module -> import` for every relative import of an extension module that names no file in the folder."""
+    out = []
+    for path in sorted(source.rglob("*.js")):
+        for m in IMPORT.finditer(path.read_text(encoding="utf-8")):
+            ref = m.group(1) or m.group(2)
+            if ref.startswith(".") and not (path.parent / ref).resolve().is_file():
+                out.append(f"{path.relative_to(source).as_posix()} -> {ref}")
+    return out
+
+
 def files(source: Path) -> list[Path]:
     return sorted(p for p in source.rglob("*") if p.is_file() and p.name not in SKIP and "__pycache__" not in p.parts)
 
@@ -59,6 +76,9 @@ def write_zip(target: Path, source: Path, manifest: dict[str, Any]) -> None:
 
 def build(out_dir: Path, source: Path = SOURCE) -> list[Path]:
     manifest = json.loads((source / "manifest.json").read_text(encoding="utf-8"))
+    broken = missing_imports(source)
+    if broken:
+        raise SystemExit("extension modules import files that are not there: " + "; ".join(broken))
     chromium = out_dir / "replydesk-chromium.zip"
     firefox = out_dir / "replydesk-firefox.zip"
     write_zip(chromium, source, manifest)

@@ -75,9 +75,12 @@ export function stream(type, payload, onEvent) {
   return () => finish(reqId);
 }
 
-/** Events the background broadcasts (queue, status). */
-export function onBroadcast(fn) {
+/** Events the background broadcasts (queue, status). Stops when `signal` aborts, or when the returned function runs. */
+export function onBroadcast(fn, { signal } = {}) {
+  const off = () => listeners.delete(fn);
+  if (signal && signal.aborted) return off;
   listeners.add(fn);
+  if (signal) signal.addEventListener("abort", off, { once: true });
   connect();
-  return () => listeners.delete(fn);
+  return off;
 }

@@ -3,8 +3,7 @@
 // customer post addressed to the brand that scrolls into view, so the queue shows what is waiting.
 import { ext } from "../lib/ext.js";
 import { loadSettings } from "../lib/settings.js";
-import * as facebook from "../sites/facebook.js";
-import * as x from "../sites/x.js";
+import { rootFor as siteRoot, sitePage } from "../sites/index.js";
 import { call, onBroadcast } from "./bridge.js";
 import { addControl } from "./control.js";
 import { markControl, openPanel } from "./panel.js";
@@ -20,20 +19,17 @@ const state = {
   scanTimer: null,
 };
 
-/** Which site this page is: x, facebook, or Reply Desk's own demo page. */
+/** Which site this page is (the platform of the adapter that serves it, or "demo" for Reply Desk's own page). */
 export function siteOf(loc) {
-  if (x.matches(loc)) return "x";
-  if (facebook.matches(loc)) return "facebook";
-  if (/^(127\.0\.0\.1|localhost|\[::1\])$/.test(loc.hostname) && /^\/demo\b/.test(loc.pathname)) return "demo";
-  return null;
+  const page = sitePage(loc);
+  return page ? page.site : null;
 }
 
 const key = (post) => `${post.platform}:${post.post_id}`;
 
 /** Where an adapter looks: the whole page, or on the demo page its own site's section. */
 function rootFor(adapter) {
-  if (state.site !== "demo") return document;
-  return document.querySelector(`[data-demo-site="${adapter.platform}"]`) || document;
+  return siteRoot(state.site, adapter);
 }
 
 function handlesFor(platform) {
@@ -139,9 +135,10 @@ async function loadPack() {
 export async function start() {
   if (window.__replydeskStarted) return;
   window.__replydeskStarted = true;
-  state.site = siteOf(location);
-  if (!state.site) return;
-  state.adapters = state.site === "x" ? [x] : state.site === "facebook" ? [facebook] : [x, facebook];
+  const page = sitePage(location);
+  if (!page) return;
+  state.site = page.site;
+  state.adapters = page.adapters;
   state.settings = await loadSettings();
   state.visibility = new IntersectionObserver(onVisible, { threshold: 0.6 });
   await loadPack();
@@ -166,5 +163,8 @@ export async function start() {
     if (msg.event === "status" && msg.status.state === "ok" && !state.pack) loadPack();
     if (msg.event === "disconnected") setTimeout(loadPack, 500);
   });
+  // Which site and adapters this page got from sites/index.js (for the agent's devtools and the tests).
+  document.documentElement.setAttribute("data-replydesk-site", state.site);
+  document.documentElement.setAttribute("data-replydesk-adapters", state.adapters.map((a) => a.platform).join(" "));
   document.documentElement.setAttribute("data-replydesk", "ready");
 }

@@ -1,6 +1,7 @@
 // The reply panel: opens beside a post, streams the suggested reply in, lets the agent edit it with a live tone
-// check (findings highlighted in the text), counts characters against the channel's limit, counts the post's
-// deadline down, and inserts the reply into the site's own reply box.
+// check (findings highlighted in the text), counts characters against the channel's limit, counts down the
+// deadline the server gives for the post (the panel computes none), and inserts the reply into the site's own
+// reply box. Every listener the panel adds is tied to its AbortController: closing the panel removes them all.
 import { codePointToUtf16, countFor } from "../lib/count.js";
 import { call, onBroadcast, stream } from "./bridge.js";
 import { insertReply, watchSend } from "./insert.js";
@@ -82,16 +83,27 @@ function fmtDuration(ms) {
   return `${m}:${String(sec).padStart(2, "0")}`;
 }
 
-/** A deadline worked out here from the pack's targets when the server has no queue to give one. */
-export function localDeadline(post, analysis, pack, now = Date.now()) {
-  const sla = (pack && pack.sla && pack.sla[post.platform]) || {};
-  const fallback = post.platform === "facebook" ? 120 : 60;
-  let minutes = sla.default_minutes || fallback;
-  const byIntent = analysis && sla.intent && sla.intent[analysis.intent];
-  const bySeverity = analysis && sla.severity && sla.severity[analysis.severity];
-  for (const m of [byIntent, bySeverity]) if (typeof m === "number") minutes = Math.min(minutes, m);
-  const start = Date.parse(post.created_at || "") || now;
-  return { deadline: new Date(start + minutes * 60000).toISOString(), totalMs: minutes * 60000, estimated: true };
+function fmtMinutes(minutes) {
+  const m = Number(minutes);
+  if (!Number.isFinite(m) || m <= 0) return "";
+  if (m < 60 || m % 60) return `${Math.round(m * 10) / 10} min`;
+  return m % 1440 ? `${m / 60} h` : `${m / 1440} d`;
+}
+
+/**
+ * The clock the server gave: a queue item's, or a suggest answer's `deadline` and `target_minutes` (DESIGN.md).
+ * Null when it gave none (the panel then shows "No deadline"; it never works one out itself).
+ */
+export function serverDeadline(source, post) {
+  if (!source || !source.deadline || Number.isNaN(Date.parse(source.deadline))) return null;
+  const target = typeof source.target_minutes === "number" ? source.target_minutes : null;
+  const start = Date.parse(source.started_at || source.created_at || post?.created_at || "") || Date.now();
+  return {
+    deadline: source.deadline,
+    targetMinutes: target,
+    dueSoonAt: source.due_soon_at || null,
+    totalMs: target ? target * 60000 : Math.max(60000, Date.parse(source.deadline) - start),
+  };
 }
 
 class Panel {
@@ -109,6 +121,9 @@ class Panel {
     this.replied = false;
     this.toneSeq = 0;
     this.findings = [];
+    // One controller for every listener this panel adds: close() aborts it, so none outlives the panel.
+    this.listeners = new AbortController();
+    this.signal = this.listeners.signal;
     this.host = document.createElement("replydesk-panel");
     this.host.setAttribute("data-replydesk-panel", "");
     this.root = this.host.attachShadow({ mode: "open" });
@@ -124,13 +139,15 @@ class Panel {
     this.renderWho();
     this.bind();
     this.place();
-    this.tick = setInterval(() => this.renderClock(), 1000);
-    this.offQueue = onBroadcast((msg) => this.onBroadcast(msg));
+    this.tick = setInterval(() => {
+      if (!this.host.isConnected) this.close(); // the site removed the panel: let go of everything it holds
+      else this.renderClock();
+    }, 1000);
+    this.offQueue = onBroadcast((msg) => this.onBroadcast(msg), { signal: this.signal });
     this.track();
     this.watchSite();
     this.generate();
-    this.onResize = () => this.place();
-    window.addEventListener("resize", this.onResize);
+    window.addEventListener("resize", () => this.place(), { signal: this.signal });
     // Findings and advice make the card taller: keep all of it on screen.
     this.sizeWatch = new ResizeObserver(() => this.place());
     this.sizeWatch.observe(this.root.querySelector(".panel"));
@@ -175,6 +192,9 @@ class Panel {
     const handle = a.handle ? (this.post.platform === "x" ? `@${a.handle}` : a.handle) : "";
     this.$(".sub").textContent = [handle, site, this.post.kind === "comment" ? "comment" : ""].filter(Boolean).join(" · ");
     this.root.querySelector(".panel").setAttribute("aria-label", `Reply Desk: reply to ${name}`);
+    // The pack in use: the agent's choice, else the server's default (named by the server, never assumed).
+    const pack = this.pack && this.pack.name ? `${this.pack.name}${this.pack.version ? ` v${this.pack.version}` : ""}` : "";
+    this.$(".engine").textContent = pack ? `Reply Desk · ${pack}` : "Reply Desk";
   }
 
   renderChips() {
@@ -211,25 +231,29 @@ class Panel {
       text.textContent = this.answer ? "No deadline" : "…";
       return;
     }
-    const skew = this.skewMs || 0;
-    const left = Date.parse(this.deadline.deadline) - (Date.now() + skew);
-    const total = this.deadline.totalMs || 60 * 60000;
+    const now = Date.now() + (this.skewMs || 0);
+    const left = Date.parse(this.deadline.deadline) - now;
+    const dueSoonAt = Date.parse(this.deadline.dueSoonAt || "");
     const fraction = (this.pack && this.pack.sla && this.pack.sla.due_soon_fraction) || 0.25;
-    let state = left < 0 ? "overdue" : left <= total * fraction ? "due_soon" : "waiting";
+    const dueSoon = Number.isNaN(dueSoonAt) ? left <= this.deadline.totalMs * fraction : now >= dueSoonAt;
+    let state = left < 0 ? "overdue" : dueSoon ? "due_soon" : "waiting";
     if (this.item && ACTIVE.has(this.item.state) && this.item.state !== "waiting" && this.item.state !== "snoozed") {
       state = left < 0 ? "overdue" : this.item.state;
     }
     clock.dataset.state = state;
-    const est = this.deadline.estimated ? " (est.)" : "";
-    text.textContent = left < 0 ? `Overdue ${fmtDuration(left)}` : `${fmtDuration(left)} left${est}`;
-    clock.title = `Reply by ${new Date(this.deadline.deadline).toLocaleString()}`;
+    clock.dataset.deadline = this.deadline.deadline;
+    const target = fmtMinutes(this.deadline.targetMinutes);
+    if (target) clock.dataset.targetMinutes = String(this.deadline.targetMinutes);
+    else delete clock.dataset.targetMinutes;
+    text.textContent = left < 0 ? `Overdue ${fmtDuration(left)}` : `${fmtDuration(left)} left`;
+    clock.title = `Reply by ${new Date(this.deadline.deadline).toLocaleString()}${target ? ` (target ${target})` : ""}`;
   }
 
   setDeadlineFromItem(item) {
-    if (!item || !item.deadline) return;
+    const deadline = serverDeadline(item, this.post);
+    if (!deadline) return;
     this.item = item;
-    const created = Date.parse(item.created_at || "") || Date.now();
-    this.deadline = { deadline: item.deadline, totalMs: Math.max(60000, Date.parse(item.deadline) - created) };
+    this.deadline = deadline;
     if (item.state === "replied" || item.state === "dismissed") this.replied = item.state === "replied";
     this.renderClock();
   }
@@ -299,8 +323,8 @@ class Panel {
         msg.append(hint);
       }
       li.append(msg);
-      li.addEventListener("mouseenter", () => this.hot(i, true));
-      li.addEventListener("mouseleave", () => this.hot(i, false));
+      li.addEventListener("mouseenter", () => this.hot(i, true), { signal: this.signal });
+      li.addEventListener("mouseleave", () => this.hot(i, false), { signal: this.signal });
       list.append(li);
     });
     this.renderMarks();
@@ -355,7 +379,8 @@ class Panel {
   // ---------------------------------------------------------------- behaviour
 
   bind() {
-    this.$(".close").addEventListener("click", () => this.close());
+    const on = { signal: this.signal };
+    this.$(".close").addEventListener("click", () => this.close(), on);
     this.textarea.addEventListener("input", () => {
       // Old findings point at old offsets: hide their marks and dim the list until the new check is back.
       this.findings = [];
@@ -364,28 +389,28 @@ class Panel {
       this.renderCount();
       this.renderMarks();
       this.scheduleTone();
-    });
+    }, on);
     this.textarea.addEventListener("scroll", () => {
       this.backdrop.scrollTop = this.textarea.scrollTop;
-    });
-    this.$(".insert").addEventListener("click", () => this.insert());
-    this.$(".copy").addEventListener("click", () => this.copy());
+    }, on);
+    this.$(".insert").addEventListener("click", () => this.insert(), on);
+    this.$(".copy").addEventListener("click", () => this.copy(), on);
     this.$(".regen").addEventListener("click", () => {
       this.variant += 1;
       this.generate();
-    });
+    }, on);
     for (const pill of this.root.querySelectorAll(".pill")) {
       pill.addEventListener("click", () => {
         this.style = pill.dataset.style;
         this.generate();
-      });
+      }, on);
     }
-    this.$(".replied").addEventListener("click", () => this.markReplied("button"));
+    this.$(".replied").addEventListener("click", () => this.markReplied("button"), on);
     this.root.addEventListener("keydown", (ev) => {
       if (ev.key === "Escape") this.close();
       ev.stopPropagation(); // keep the site's keyboard shortcuts (j/k/l/r on X) out of the editor
-    });
-    this.root.addEventListener("keypress", (ev) => ev.stopPropagation());
+    }, on);
+    this.root.addEventListener("keypress", (ev) => ev.stopPropagation(), on);
   }
 
   async track() {
@@ -437,12 +462,9 @@ class Panel {
     this.renderTone(answer.tone);
     const engine = [answer.engine, answer.pack && `${answer.pack.name} v${answer.pack.version}`].filter(Boolean).join(" · ");
     this.$(".engine").textContent = answer.fallback_reason ? `${engine} (fallback)` : engine || "Reply Desk";
-    if (answer.deadline && !this.item) {
-      const created = Date.parse(this.post.created_at || "") || Date.now();
-      this.deadline = { deadline: answer.deadline, totalMs: Math.max(60000, Date.parse(answer.deadline) - created) };
-    } else if (!this.deadline) {
-      this.deadline = localDeadline(this.post, answer.analysis, this.pack);
-    }
+    // The server's clock for this post: its queue item when tracked, else the answer's deadline and target.
+    if (answer.queue_item) this.setDeadlineFromItem(answer.queue_item);
+    else if (!this.item) this.deadline = serverDeadline(answer, this.post) || this.deadline;
     this.renderClock();
     this.place();
     this.host.dispatchEvent(new CustomEvent("replydesk:ready", { bubbles: true, composed: true }));
@@ -530,11 +552,14 @@ class Panel {
   }
 
   close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.abort();
     if (this.cancel) this.cancel();
     clearInterval(this.tick);
     clearTimeout(this.toneTimer);
+    clearTimeout(this.toastTimer);
     if (this.offQueue) this.offQueue();
-    window.removeEventListener("resize", this.onResize);
     this.sizeWatch.disconnect();
     this.host.remove();
     if (this.anchor) this.anchor.setAttribute("aria-expanded", "false");

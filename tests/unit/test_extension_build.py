@@ -5,7 +5,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from scripts.build_extension import build, firefox_manifest
+from scripts.build_extension import build, firefox_manifest, missing_imports
 from tests.support.paths import EXTENSION_DIR
 
 MANIFEST = json.loads((EXTENSION_DIR / "manifest.json").read_text(encoding="utf-8"))
@@ -35,6 +35,8 @@ def test_zips_for_both_browsers(tmp_path: Path) -> None:
     with zipfile.ZipFile(chromium) as zc, zipfile.ZipFile(firefox) as zf:
         assert sorted(zc.namelist()) == sorted(zf.namelist())
         assert "manifest.json" in zc.namelist() and "sites/x.js" in zc.namelist()
+        # background.js is a short entry; the worker's modules and the adapters' registry ship beside it.
+        assert {"background.js", "worker/messages.js", "worker/socket.js", "sites/index.js"} <= set(zc.namelist())
         assert "README.md" not in zc.namelist()
         chrome_m = json.loads(zc.read("manifest.json"))
         fox_m = json.loads(zf.read("manifest.json"))
@@ -46,3 +48,11 @@ def test_zips_for_both_browsers(tmp_path: Path) -> None:
     # Reproducible: building again gives the same bytes.
     again = build(tmp_path / "again")
     assert again[0].read_bytes() == chromium.read_bytes() and again[1].read_bytes() == firefox.read_bytes()
+
+
+def test_every_module_import_names_a_file_that_ships(tmp_path: Path) -> None:
+    assert missing_imports(EXTENSION_DIR) == []
+    broken = tmp_path / "ext"
+    broken.mkdir()
+    (broken / "background.js").write_text('import { x } from "./worker/gone.js";\n', encoding="utf-8")
+    assert missing_imports(broken) == ["background.js -> ./worker/gone.js"]

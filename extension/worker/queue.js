@@ -1,0 +1,125 @@
+// The queue as the server last told it (snapshot and changes over /ws, or GET /api/queue), the server's clock
+// offset, tracking a post and closing its clock, and the toolbar badge.
+import { ext } from "../lib/ext.js";
+import { api, unavailable } from "./api.js";
+import { broadcast } from "./ports.js";
+import { currentStatus } from "./status.js";
+
+const ACTIVE = new Set(["waiting", "due_soon", "overdue", "snoozed"]);
+
+let items = new Map(); // QueueItem id -> item
+let known = false; // a queue snapshot arrived (the server has a queue)
+let skewMs = 0; // server clock minus ours
+
+export function resetQueue() {
+  items.clear();
+  known = false;
+}
+
+export function skew() {
+  return skewMs;
+}
+
+/** Open items, soonest deadline first. */
+export function queueItems() {
+  return [...items.values()]
+    .filter((it) => ACTIVE.has(it.state))
+    .sort((a, b) => Date.parse(a.deadline) - Date.parse(b.deadline));
+}
+
+function publish() {
+  broadcast({ event: "queue", items: queueItems(), skewMs });
+  updateBadge();
+}
+
+/** A queue event from /ws: a snapshot, one upsert or removal, or a due_soon / overdue notice. */
+export function applyQueueEvent(msg) {
+  if (msg.type === "queue") {
+    known = true;
+    if (msg.server_time) skewMs = Date.parse(msg.server_time) - Date.now();
+    if (Array.isArray(msg.items)) {
+      items = new Map(msg.items.map((it) => [String(it.id), it]));
+    } else if (msg.change === "upsert" && msg.item) {
+      items.set(String(msg.item.id), msg.item);
+    } else if (msg.change === "remove") {
+      items.delete(String(msg.id));
+    }
+    publish();
+    return true;
+  }
+  if ((msg.type === "due_soon" || msg.type === "overdue") && msg.item) {
+    items.set(String(msg.item.id), msg.item);
+    publish();
+    return true;
+  }
+  return false;
+}
+
+/** The badge: open posts (red when one is overdue, amber when one is due soon), "!" when not connected. */
+export function updateBadge() {
+  if (!ext.action) return;
+  const open = queueItems().filter((it) => it.state !== "snoozed");
+  const state = currentStatus().state;
+  const text = state === "ok" || state === "unknown" ? (open.length ? String(open.length) : "") : "!";
+  const overdue = open.some((it) => it.state === "overdue" || Date.parse(it.deadline) < Date.now() + skewMs);
+  const color = text === "!" ? "#6b7280" : overdue ? "#dc2626" : open.some((it) => it.state === "due_soon") ? "#d97706" : "#4f46e5";
+  ext.action.setBadgeText({ text }).catch?.(() => {});
+  ext.action.setBadgeBackgroundColor({ color }).catch?.(() => {});
+}
+
+function findItem(post) {
+  for (const it of items.values()) {
+    if (it.platform === post.platform && String(it.post_id) === String(post.post_id)) return it;
+  }
+  return null;
+}
+
+/** Remember an item the server handed over (e.g. the suggest answer's queue_item). */
+export function noteItem(item) {
+  if (item && item.id !== undefined) {
+    items.set(String(item.id), item);
+    publish();
+  }
+}
+
+export async function track(post) {
+  try {
+    const item = await api("/api/queue", { method: "POST", body: { post } });
+    noteItem(item);
+    return { item, skewMs };
+  } catch (err) {
+    if (unavailable(err)) return { item: null, unavailable: true };
+    throw err;
+  }
+}
+
+export async function replied(post, id) {
+  let itemId = id;
+  if (itemId === undefined || itemId === null) {
+    const found = findItem(post);
+    itemId = found ? found.id : (await track(post)).item?.id;
+  }
+  if (itemId === undefined || itemId === null) return { item: null, unavailable: true };
+  try {
+    const item = await api(`/api/queue/${encodeURIComponent(itemId)}/replied`, { method: "POST", body: {} });
+    if (item && item.id !== undefined) items.set(String(item.id), item);
+    else items.delete(String(itemId));
+    publish();
+    return { item };
+  } catch (err) {
+    if (unavailable(err)) return { item: null, unavailable: true };
+    throw err;
+  }
+}
+
+export async function refreshQueue() {
+  try {
+    const data = await api("/api/queue");
+    known = true;
+    items = new Map((data.items || []).map((it) => [String(it.id), it]));
+    publish();
+  } catch {
+    // no queue on this server yet, or not reachable: keep what we have
+  }
+  return { items: queueItems(), skewMs, known };
+}

@@ -32,6 +32,9 @@ class Signature:
     format: str = "{name}"
     required: bool = True
     default: str = ""
+    # Whether the pack itself sets `required: true`. `required` defaults to True for the reply writer; the tone
+    # check flags unsigned drafts only when the pack asked for it (a partial pack, or none, asks for nothing).
+    enforced: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ def build_view(data: Mapping[str, Any]) -> PackView:
         products=_strs(meta.get("products")),
         handles=MappingProxyType({p: _strs(h) for p, h in _dict(meta.get("handles")).items()}),
         signature=Signature(format=str(sig.get("format") or "{name}"), required=bool(sig.get("required", True)),
-                            default=str(sig.get("default") or "")),
+                            default=str(sig.get("default") or ""), enforced=bool(sig.get("required"))),
         channels=MappingProxyType({p: _channel(p, _dict(channels.get(p))) for p in PLATFORMS if p in channels}),
         sla=_dict(data.get("sla")),
         tone=ToneRules(banned_phrases=_strs(tone.get("banned_phrases")),

@@ -1,8 +1,8 @@
 """Hostile input against the real server process over real sockets: every input gets a clear 4xx JSON answer or is
 handled safely, the server never answers 500, never hangs, and keeps serving everyone else.
 
-tests/test_api.py covers the basic bad bodies on Flask's test client; this module goes over HTTP and /ws with what
-a test client cannot send (invalid UTF-8 on the wire, chunked and lying bodies, half-sent requests, raw paths) and
+tests/api/test_api.py covers the basic bad bodies on Flask's test client; this module goes over HTTP and /ws with
+what a test client cannot send (invalid UTF-8 on the wire, chunked and lying bodies, half-sent requests, raw paths) and
 with every field of every endpoint given the wrong type, derived from server/openapi.yaml.
 """
 from __future__ import annotations

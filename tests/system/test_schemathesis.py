@@ -40,7 +40,7 @@ def test_schemathesis_finds_nothing(tmp_path: Path):
            f"{srv.url}/api/openapi.json", "-H", f"Authorization: Bearer {srv.token}",
            "--checks", ",".join(CHECKS), "--phases", "examples,coverage,fuzzing",
            "--max-examples", str(MAX_EXAMPLES), "--request-timeout", "20",
-           "--exclude-path", "/ws",  # a WebSocket: tests/test_openapi.py and test_hostile.py cover it
+           "--exclude-path", "/ws",  # a WebSocket: tests/api/test_openapi.py and test_hostile.py cover it
            "--seed", "20261124", "--no-color", "--generation-database", "none", "--workers", "1"]
     try:
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=200, cwd=tmp_path)

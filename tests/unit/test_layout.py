@@ -71,6 +71,10 @@ def test_core_loads_no_web_storage_secrets_or_network_modules() -> None:
     assert not found, f"server/core must stay pure; these modules load forbidden ones: {found}"
 
 
+def test_the_probe_sees_what_an_import_loads() -> None:
+    assert probe(("email.message", "flask"), ["email.message"]) == {"email.message": ["email.message"]}
+
+
 def test_sla_alone_loads_no_flask_jsonschema_or_keyring() -> None:
     found = probe(SLA_FORBIDDEN, ["server.core.sla"])
     assert not found, f"import server.core.sla loads {found['server.core.sla']}"
@@ -203,6 +207,11 @@ def imports_of(path: Path) -> set[str]:
 def is_test_module(module: str) -> bool:
     last = module.rpartition(".")[2]
     return module.split(".")[0] == "tests" and (last.startswith("test_") or last == "conftest")
+
+
+def test_test_modules_are_told_from_helpers() -> None:
+    assert is_test_module("tests.api.test_admin") and is_test_module("tests.conftest")
+    assert not is_test_module("tests.support.admin") and not is_test_module("server.test_mode")
 
 
 def test_no_test_module_imports_another_and_bench_imports_none() -> None:

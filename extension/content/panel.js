@@ -91,7 +91,7 @@ function fmtMinutes(minutes) {
 }
 
 /**
- * The clock the server gave: a queue item's, or a suggest answer's `deadline` and `target_minutes` (DESIGN.md).
+ * The clock the server gave: a queue item's, or a suggest answer's `deadline` and `target_minutes` (docs/DESIGN.md).
  * Null when it gave none (the panel then shows "No deadline"; it never works one out itself).
  */
 export function serverDeadline(source, post) {

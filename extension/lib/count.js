@@ -1,4 +1,4 @@
-// Character counting that matches the server's (DESIGN.md: X counts 280 weighted characters, URLs 23, emoji and
+// Character counting that matches the server's (docs/DESIGN.md: X counts 280 weighted characters, URLs 23, emoji and
 // CJK 2), used for an instant count while the server's tone check is on its way; the server's figure wins.
 
 const URL_RE = /\bhttps?:\/\/[^\s]+|\bwww\.[^\s]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|co|ly|app|dev|ai|me|gov|edu|info|uk|de|fr|es|it|ca)(?:\/[^\s]*)?/gi;

@@ -1,4 +1,4 @@
-// The extension's settings (DESIGN.md): kept in storage.local so tests and managed installs can set them directly.
+// The extension's settings (docs/DESIGN.md): kept in storage.local so tests and managed installs can set them directly.
 import { ext } from "./ext.js";
 
 export const DEFAULTS = Object.freeze({

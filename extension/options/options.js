@@ -1,4 +1,4 @@
-// Options: server address, pairing token, agent signature, pack, monitoring. Saved to storage.local (DESIGN.md).
+// Options: server address, pairing token, agent signature, pack, monitoring. Saved to storage.local (docs/DESIGN.md).
 import { call, onBroadcast } from "../content/bridge.js";
 import { ext } from "../lib/ext.js";
 import { DEFAULTS, loadSettings, normaliseServerUrl, saveSettings } from "../lib/settings.js";

@@ -238,7 +238,7 @@ function threadOf(el) {
   return items;
 }
 
-/** The Post of DESIGN.md for a post or comment element, or null ("no post found"). Never throws. */
+/** The Post of docs/DESIGN.md for a post or comment element, or null ("no post found"). Never throws. */
 export function readPost(el) {
   return safely(() => {
     const post = readOne(el);

@@ -4,7 +4,7 @@ import * as facebook from "./facebook.js";
 import * as x from "./x.js";
 
 /**
- * A post as DESIGN.md defines it (the body of POST /api/suggest's `post`).
+ * A post as docs/DESIGN.md defines it (the body of POST /api/suggest's `post`).
  * @typedef {object} Post
  * @property {"x" | "facebook"} platform
  * @property {string | null} post_id

@@ -1,5 +1,5 @@
 // X / Twitter adapter: reads tweets on the timeline, search, notifications and tweet-detail views into the Post
-// of DESIGN.md. Leans on ARIA roles and data-testid attributes, never on X's generated class names.
+// of docs/DESIGN.md. Leans on ARIA roles and data-testid attributes, never on X's generated class names.
 import { handleSet, isoFromAttr, mentions, own, safely, shownBox, visibleText } from "./common.js";
 
 export const platform = "x";
@@ -177,7 +177,7 @@ function threadOf(article) {
   return upTo.slice(-MAX_THREAD);
 }
 
-/** The Post of DESIGN.md for a tweet element, or null ("no post found"). Never throws. */
+/** The Post of docs/DESIGN.md for a tweet element, or null ("no post found"). Never throws. */
 export function readPost(article) {
   return safely(() => {
     const post = readOne(article);

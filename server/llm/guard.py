@@ -189,7 +189,7 @@ def tone_report(text: str, post: dict[str, Any], pack: Any, facts: dict[str, Any
 def required_signature(pack: Any, options: dict[str, Any]) -> str | None:
     """The signature a reply must end with, or None when the pack does not require one."""
     sig = view_of(pack).signature
-    if not sig.required:
+    if not sig.enforced:
         return None
     return (options.get("signature") or sig.default or "").strip() or None
 

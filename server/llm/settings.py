@@ -1,6 +1,6 @@
 """Which model answers and how: install defaults with a pack's `[llm]` overrides, and a printable description.
 
-Which model answers (DESIGN.md): no base URL and no key -> the playbook engine; a base URL alone -> that server
+Which model answers (docs/DESIGN.md): no base URL and no key -> the playbook engine; a base URL alone -> that server
 (vLLM, Ollama, llama.cpp server, LM Studio need no key, so we send "not-needed"); a key alone -> OpenAI's own API.
 Azure OpenAI works through its v1-compatible endpoint: base URL `https://<resource>.openai.azure.com/openai/v1/`,
 the Azure key via `python -m server set-key`, and the deployment name as the model.

@@ -164,7 +164,8 @@ def inline_tweet(handle: str, name: str, text: str, minutes_ago: int = 5, status
         time_el = f'<a href="/{handle}/status/{status}">{time_el}</a>'
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Home / X</title></head><body><main>
 <div data-testid="cellInnerDiv"><article data-testid="tweet" role="article" tabindex="0" style="width:560px">
-  <div data-testid="User-Name"><a href="/{handle}"><span>{name}</span></a><div dir="ltr"><span>@{handle}</span></div></div>
+  <div data-testid="User-Name"><a href="/{handle}"><span>{name}</span></a>
+    <div dir="ltr"><span>@{handle}</span></div></div>
   {time_el}
   <div data-testid="tweetText" lang="en"><span>{text}</span></div>
   <div role="group"><button data-testid="reply" type="button">Reply</button>
@@ -278,10 +279,14 @@ def test_the_registry_lists_every_adapter_with_the_whole_interface(browser: Brow
     got = page.evaluate("""async ([files, required]) => {
       const reg = await import('/__rd/sites/index.js');
       const mods = await Promise.all(files.map((f) => import('/__rd/sites/' + f)));
-      const where = (u) => { const p = reg.sitePage(new URL(u)); return p && [p.site, p.adapters.map((a) => a.platform)]; };
+      const where = (u) => {
+        const p = reg.sitePage(new URL(u));
+        return p && [p.site, p.adapters.map((a) => a.platform)];
+      };
       return {
         registered: mods.map((m) => reg.ADAPTERS.includes(m)),
-        missing: reg.ADAPTERS.map((a) => required.filter((k) => !(k in a) || (k !== 'platform' && k !== 'ORIGIN' && typeof a[k] !== 'function'))),
+        missing: reg.ADAPTERS.map((a) => required.filter((k) => !(k in a)
+          || (k !== 'platform' && k !== 'ORIGIN' && typeof a[k] !== 'function'))),
         pages: ['https://x.com/a/status/1', 'https://twitter.com/search?q=a', 'https://www.facebook.com/AcmeShop',
                 'https://web.facebook.com/x', 'http://127.0.0.1:8765/demo', 'https://example.com/'].map(where),
       };
@@ -321,7 +326,8 @@ async (root) => {
 
 
 def test_closing_a_panel_removes_its_listeners(browser: BrowserSession, server: LiveServer) -> None:
-    page = open_page(browser, "https://x.com/home", inline_tweet("close_me", "Cleo Close", "@SkywayAir where is my bag?",
+    page = open_page(browser, "https://x.com/home", inline_tweet("close_me", "Cleo Close",
+                                                           "@SkywayAir where is my bag?",
                                                            status="1999000000000000777"))
     panel = suggest(page, page.locator("article"))
     page.evaluate("() => { window.__panelRoot = document.querySelector('replydesk-panel').shadowRoot; }")

@@ -14,7 +14,7 @@ _SCORED_RULES = tuple(r.fn for r in all_rules() if r.phase == "scored")
 
 def check(text: str, platform: str, pack: Any = None, post: Any = None, analysis: Any = None, *,
           system_prompt: str | None = None) -> dict[str, Any]:
-    """The ToneReport of DESIGN.md for a draft reply on `platform` ("x" or "facebook").
+    """The ToneReport of docs/DESIGN.md for a draft reply on `platform` ("x" or "facebook").
 
     `pack` (a Pack, its data dict, or a partial dict) supplies the supervisor's rules; `post` and `analysis` the
     customer context; `system_prompt` (the LLM guard's) turns on the prompt-leak rule.

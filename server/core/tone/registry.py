@@ -22,7 +22,7 @@ Phase = Literal["draft", "scored"]
 
 
 class Finding(TypedDict):
-    """One thing a supervisor would point out, as the ToneReport of DESIGN.md carries it."""
+    """One thing a supervisor would point out, as the ToneReport of docs/DESIGN.md carries it."""
 
     rule: str
     severity: Severity

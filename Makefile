@@ -42,7 +42,7 @@ test: deps dev-venv $(TEST_PREREQS) lint
 	$(PY) -m pytest -q -p no:cacheprovider --durations=15 tests
 	if [ -f ../shared/checks/contract.py ]; then $(PY) ../shared/checks/contract.py; fi
 
-# The quick loop: lint, then the unit and API tiers (no browser, no separate processes; well under a minute).
+# The quick loop: lint, then the unit and API tiers (no browser, no separate processes): about a third of `make test`.
 test-fast: dev-venv lint
 	$(PY) -m pytest -q -p no:cacheprovider --durations=10 tests/unit tests/api
 

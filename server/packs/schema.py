@@ -89,6 +89,20 @@ _analysis = {
     "additionalProperties": False,
 }
 
+# One task's model settings under [llm.tasks.reply] / [llm.tasks.triage]; unset keys come from [llm].
+_llm_task = {
+    "type": "object",
+    "properties": {
+        "model": {"type": "string", "minLength": 1},
+        "base_url": {"type": "string"},
+        "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+        "max_tokens": {"type": "integer", "minimum": 16, "maximum": 4096},
+        "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 300},
+        "enabled": {"type": "boolean"},
+    },
+    "additionalProperties": False,
+}
+
 # Known answers, so the engine can answer a question instead of promising to find out.
 _faq = {
     "type": "array",
@@ -193,6 +207,13 @@ PACK_SCHEMA: dict[str, Any] = {
                 "temperature": {"type": "number", "minimum": 0, "maximum": 2},
                 "max_tokens": {"type": "integer", "minimum": 16, "maximum": 4096},
                 "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 300},
+                # Issue 15: triage from the model (offline analysis as fallback), and a model per task.
+                "triage": {"type": "boolean"},
+                "tasks": {
+                    "type": "object",
+                    "properties": {"reply": _llm_task, "triage": _llm_task},
+                    "additionalProperties": False,
+                },
                 "examples": {
                     "type": "array",
                     "items": {

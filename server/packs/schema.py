@@ -118,6 +118,49 @@ _faq = {
     },
 }
 
+# The engine's own sentence frames (answering from an article, asking to remove private details, a deadline...),
+# by name, each a list of variants; the engine has English defaults (server/core/playbook.py, PHRASES).
+_phrases = {"type": "object", "propertyNames": {"pattern": r"^[a-z_]{1,40}$"}, "additionalProperties": _str_list}
+
+# A knowledge article as the pack keeps it once parsed from `knowledge/<id>.md` (server/knowledge/articles.py).
+_article = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]{0,60}$"},
+        "title": {"type": "string", "minLength": 1},
+        "body": {"type": "string", "minLength": 1},
+        "keywords": _str_list,
+        "url": {"type": "string"},
+        "private": {"type": "boolean"},
+        "lang": {"type": "string", "pattern": r"^[a-z]{2}$"},
+    },
+    "required": ["id", "title", "body"],
+    "additionalProperties": False,
+}
+
+# A playbook in another language: `lang/<code>.toml`. Intents it leaves out are answered from the main
+# playbook, in the main language, and the suggest answer says so.
+LANG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "language": {
+            "type": "object",
+            "properties": {"name": {"type": "string", "minLength": 1}},
+            "required": ["name"],
+            "additionalProperties": False,
+        },
+        "intents": {"type": "object", "propertyNames": {"enum": list(INTENTS)}, "additionalProperties": _intent},
+        "style": _style,
+        "phrases": _phrases,
+        "channels": {"type": "object", "propertyNames": {"enum": list(PLATFORMS)},
+                     "additionalProperties": {"type": "object",
+                                              "properties": {"dm_phrase": {"type": "string", "minLength": 1}},
+                                              "additionalProperties": False}},
+    },
+    "required": ["language", "intents"],
+    "additionalProperties": False,
+}
+
 PACK_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -198,6 +241,10 @@ PACK_SCHEMA: dict[str, Any] = {
         "style": _style,
         "analysis": _analysis,
         "faq": _faq,
+        "phrases": _phrases,
+        "knowledge": {"type": "array", "items": _article},
+        "languages": {"type": "object", "propertyNames": {"pattern": r"^[a-z]{2}$"},
+                      "additionalProperties": LANG_SCHEMA},
         "llm": {
             "type": "object",
             "properties": {

@@ -1,7 +1,9 @@
 """Prompt packs: loading, validation with precise errors, and the guarantee that a bad edit never reaches agents.
 
 A pack is a folder `prompts/<name>/` of TOML files whose top-level tables are merged into one document
-(`pack.toml`, `intents.toml`, `llm.toml`). The store re-reads a pack when its files change, so edits take effect
+(`pack.toml`, `intents.toml`, `llm.toml`), beside `knowledge/<id>.md` (one article each, kept in the document as
+`knowledge`) and `lang/<code>.toml` (a playbook in another language, kept as `languages.<code>`).
+The store re-reads a pack when its files change, so edits take effect
 without a restart; when the new files are broken it keeps serving the last good version and remembers why.
 The last good version is also copied into the data folder, so even a restart over a broken file keeps working.
 """
@@ -21,15 +23,20 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from server.core.packview import PackView, build_view
-from server.packs.schema import PACK_SCHEMA
+from server.knowledge.articles import MAX_ARTICLES, ArticleError, article_id, parse_article
+from server.packs.schema import LANG_SCHEMA, PACK_SCHEMA
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")
 PACK_FILES_GLOB = "*.toml"
+# Files in sub-folders a pack may hold: knowledge articles and per-language playbooks.
+SUB_GLOBS = ("knowledge/*.md", "lang/*.toml")
+LANG_FILE_RE = re.compile(r"^lang/([a-z]{2})\.toml$")
 # Pack files edited by hand (not through the console, which swaps the live pack at once) are noticed within this
 # many seconds: stat-ing every file on every suggestion was a tenth of the server's time under load.
 RECHECK_SECONDS = 0.5
 JOURNAL = ".pending-save.json"  # a pack save in progress (see write_set)
 _validator = Draft202012Validator(PACK_SCHEMA)
+_lang_validator = Draft202012Validator(LANG_SCHEMA)
 
 
 class PackError(ValueError):
@@ -107,52 +114,117 @@ def key_line(text: str, path: list[str | int]) -> int | None:
     return best
 
 
+def _toml(name: str, fname: str, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise PackError(name, f"TOML syntax error: {exc}", file=fname,
+                        line=int(m.group(1)) if m else None) from None
+
+
+def _schema_problem(err: Any) -> tuple[list[Any], str]:
+    path = list(err.path)
+    if err.validator == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else "?"
+        return path + [missing], f"'{missing}' is required"
+    if err.validator == "additionalProperties":
+        return path, f"unknown key: {err.message.split('(')[-1].rstrip(')')}"
+    return path, err.message
+
+
+def _sub_files(name: str, files: dict[str, str]) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The pack's files by kind: top-level TOML, knowledge articles, language playbooks."""
+    tomls, articles, langs = {}, {}, {}
+    for fname in sorted(files):
+        if fname.startswith("knowledge/"):
+            try:
+                article_id(fname)
+            except ArticleError as exc:
+                raise PackError(name, exc.problem, file=fname) from None
+            articles[fname] = files[fname]
+        elif fname.startswith("lang/"):
+            if not LANG_FILE_RE.match(fname):
+                raise PackError(name, "a language playbook is 'lang/<two-letter code>.toml'", file=fname)
+            langs[fname] = files[fname]
+        elif not fname.endswith(".toml") or "/" in fname or fname.startswith("."):
+            raise PackError(name, "pack files are plain '*.toml' names, 'knowledge/<id>.md' or "
+                            "'lang/<code>.toml'", file=fname)
+        else:
+            tomls[fname] = files[fname]
+    if len(articles) > MAX_ARTICLES:
+        raise PackError(name, f"a pack holds at most {MAX_ARTICLES} knowledge articles", file="knowledge/")
+    return tomls, articles, langs
+
+
+def _languages(name: str, langs: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for fname, text in langs.items():
+        doc = _toml(name, fname, text)
+        errors = sorted(_lang_validator.iter_errors(doc), key=lambda e: (len(e.path), list(map(str, e.path))))
+        if errors:
+            path, problem = _schema_problem(errors[0])
+            raise PackError(name, problem, file=fname, line=key_line(text, path),
+                            key=".".join(map(str, path)) or None)
+        out[LANG_FILE_RE.match(fname).group(1)] = doc  # type: ignore[union-attr]
+    return out
+
+
+def _knowledge(name: str, articles: dict[str, str], allowed: tuple[str, ...]) -> list[dict[str, Any]]:
+    out = []
+    for fname, text in articles.items():
+        try:
+            out.append(parse_article(fname, text, allowed).as_dict())
+        except ArticleError as exc:
+            raise PackError(name, exc.problem, file=fname, line=exc.line, key=exc.key) from None
+    return out
+
+
 def parse_pack(name: str, files: dict[str, str]) -> Pack:
     """Validate a pack's file texts; raise PackError naming file, line and key."""
     check_name(name)
+    tomls, articles, langs = _sub_files(name, files)
     merged: dict[str, Any] = {}
     origin: dict[str, str] = {}
-    for fname in sorted(files):
-        if not fname.endswith(".toml") or "/" in fname or fname.startswith("."):
-            raise PackError(name, "pack files are plain '*.toml' names", file=fname)
-        try:
-            doc = tomllib.loads(files[fname])
-        except tomllib.TOMLDecodeError as exc:
-            m = re.search(r"line (\d+)", str(exc))
-            raise PackError(name, f"TOML syntax error: {exc}", file=fname,
-                            line=int(m.group(1)) if m else None) from None
+    for fname in sorted(tomls):
+        doc = _toml(name, fname, tomls[fname])
         for key, value in doc.items():
-            if key in merged:
-                raise PackError(name, f"table '{key}' is also defined in {origin[key]}", file=fname,
+            if key in merged or key in ("knowledge", "languages"):
+                where = origin.get(key, "knowledge/ and lang/, which the pack keeps under that name")
+                raise PackError(name, f"table '{key}' is also defined in {where}", file=fname,
                                 line=key_line(files[fname], [key]), key=key)
             merged[key] = value
             origin[key] = fname
     errors = sorted(_validator.iter_errors(merged), key=lambda e: (len(e.path), list(map(str, e.path))))
     if errors:
-        err = errors[0]
-        path = list(err.path)
-        if err.validator == "required":
-            missing = err.message.split("'")[1] if "'" in err.message else "?"
-            path = path + [missing]
-            problem = f"'{missing}' is required"
-        elif err.validator == "additionalProperties":
-            problem = f"unknown key: {err.message.split('(')[-1].rstrip(')')}"
-        else:
-            problem = err.message
+        path, problem = _schema_problem(errors[0])
         top = str(path[0]) if path else None
         fname = origin.get(top or "", None)
         if fname is None:
-            fname = "pack.toml" if "pack.toml" in files else (sorted(files)[0] if files else None)
+            fname = "pack.toml" if "pack.toml" in files else (sorted(tomls)[0] if tomls else None)
         line = key_line(files.get(fname or "", ""), path) if fname else None
         raise PackError(name, problem, file=fname, line=line, key=".".join(map(str, path)) or None)
     if merged["pack"]["name"] != name:
         raise PackError(name, f"pack.name is '{merged['pack']['name']}' but the folder is '{name}'",
                         file=origin["pack"], line=key_line(files[origin["pack"]], ["pack", "name"]), key="pack.name")
+    allowed = tuple((merged.get("tone") or {}).get("allowed_domains") or ())
+    if articles:
+        merged["knowledge"] = _knowledge(name, articles, allowed)
+    if langs:
+        merged["languages"] = _languages(name, langs)
     return Pack(name=name, data=merged, files=dict(files), digest=digest_of(files), origin=origin)
 
 
+def pack_paths(folder: Path) -> list[Path]:
+    """Every file of a pack folder: its TOML files and those of its knowledge/ and lang/ folders."""
+    found = [p for p in folder.glob(PACK_FILES_GLOB) if p.is_file()]
+    for pattern in SUB_GLOBS:
+        found += [p for p in folder.glob(pattern) if p.is_file() and not p.name.startswith(".")]
+    return sorted(found)
+
+
 def read_files(folder: Path) -> dict[str, str]:
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob(PACK_FILES_GLOB)) if p.is_file()}
+    return {p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8") for p in pack_paths(folder)}
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -181,12 +253,20 @@ def _apply_set(folder: Path, files: dict[str, str], remove_others: bool) -> None
     for fname, text in files.items():
         write_atomic(folder / fname, text)
     if remove_others:
-        for stale in folder.glob(PACK_FILES_GLOB):
-            if stale.name not in files:
+        for stale in pack_paths(folder):
+            if stale.relative_to(folder).as_posix() not in files:
                 stale.unlink()
 
 
 def _plain_file(fname: str) -> bool:
+    if fname.startswith("knowledge/"):
+        try:
+            article_id(fname)
+            return True
+        except ArticleError:
+            return False
+    if fname.startswith("lang/"):
+        return bool(LANG_FILE_RE.match(fname))
     return fname == ".digest" or (fname.endswith(".toml") and "/" not in fname and "\\" not in fname
                                   and not fname.startswith("."))
 
@@ -195,7 +275,7 @@ def recover(folder: Path) -> bool:
     """Finish an interrupted `write_set` in `folder` and remove temp files of writers that died.
 
     Returns True when a set was rolled forward. Temp files of live processes are left alone."""
-    for tmp in folder.glob(".*.tmp"):
+    for tmp in [*folder.glob(".*.tmp"), *folder.glob("knowledge/.*.tmp"), *folder.glob("lang/.*.tmp")]:
         parts = tmp.name.rsplit(".", 3)  # .<name>.<pid>.<thread>.tmp
         try:
             pid = int(parts[1])
@@ -243,7 +323,8 @@ class PackStore:
 
     def _stamp(self, folder: Path) -> tuple:
         try:
-            return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.glob("*.toml")))
+            return tuple((p.relative_to(folder).as_posix(), p.stat().st_mtime_ns, p.stat().st_size)
+                         for p in pack_paths(folder))
         except OSError:
             return ()
 

@@ -5,7 +5,8 @@ The contract (docs/DESIGN.md) names the same values; `tests/unit/test_vocab.py` 
 from __future__ import annotations
 
 PLATFORMS: tuple[str, ...] = ("x", "facebook")
-INTENTS: tuple[str, ...] = ("complaint", "question", "request", "praise", "outage", "legal_safety", "abuse", "spam")
+INTENTS: tuple[str, ...] = ("complaint", "question", "request", "praise", "outage", "legal_safety", "abuse", "spam",
+                             "threat")
 SEVERITIES: tuple[str, ...] = ("low", "normal", "high", "critical")
 # QueueItem states: the open ones (a clock that can still run), then the final ones.
 ACTIVE_STATES: tuple[str, ...] = ("waiting", "due_soon", "overdue", "snoozed")

@@ -1,4 +1,5 @@
-"""Intent: which kind of post this is (complaint, question, request, praise, outage, legal_safety, abuse, spam).
+"""Intent: which kind of post this is (complaint, question, request, praise, outage, legal_safety, threat, abuse,
+spam).
 
 Weighted cue patterns score every intent, then a decision list a care team would follow picks one: spam and
 attacks first, then safety, outages, then the rest. The patterns are compiled once at import.
@@ -52,6 +53,15 @@ ABUSE: _W = [
     (rx(r"\b(you people|you lot|the lot of you|everyone who works)\b"), 1),
     (rx(r"\b(garbage|trash|potato|toddler|lmao|imagine being)\b"), 1),
     (rx(r"🤡|🖕|💩"), 1),
+]
+
+# Violence or intimidation aimed at staff or the brand: reported to security, never engaged (docs/DESIGN.md).
+THREAT: _W = [
+    (rx(r"\b(i|we)('ll| will| am going to|'m going to|'m gonna| gonna| are going to)\s+(\w+\s+){0,3}"
+        r"(kill|hurt|shoot|stab|burn|bomb|beat|smash|blow up|come for|find)\b"), 3),
+    (rx(r"\b(watch your backs?|i know where (you|your \w+) (live|work|are)|you('re| are) (dead|gonna die|"
+        r"going to die)|(you|your staff|your crew) (will|gonna) (pay|regret|bleed)|bomb (threat|in|at)|"
+        r"waiting for (you|your \w+) (outside|after)|next time i see)\b"), 3),
 ]
 
 LEGAL: _W = [
@@ -163,6 +173,7 @@ def intent_scores(text: str, sentiment: float, extra: Mapping[str, tuple[str, ..
         "spam": _score(SPAM, low),
         "abuse": _score(ABUSE, low),
         "legal_safety": _score(LEGAL, low),
+        "threat": _score(THREAT, low),
         "outage": _score(OUTAGE, low),
         "praise": _score(PRAISE, text, negatable=True),
         "question": _score(QUESTION, low),
@@ -193,6 +204,8 @@ def classify(scores: dict[str, float], sentiment: float) -> str:
         return "abuse"
     if scores["spam"] >= 3 and scores["spam"] > c:
         return "spam"
+    if scores.get("threat", 0) >= 3:
+        return "threat"
     if scores["legal_safety"] >= 3:
         return "legal_safety"
     if scores["abuse"] >= 3 and scores["abuse"] > c:

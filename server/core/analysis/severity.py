@@ -44,11 +44,13 @@ def _caps(text: str) -> tuple[float, list[str]]:
 def severity_level(intent: str, sentiment: float, cues: list[str]) -> str:
     """Map the intent's base level plus escalating cues to low/normal/high/critical."""
     base = {"praise": 0, "spam": 0, "abuse": 0, "question": 0, "request": 1, "complaint": 1, "outage": 2,
-            "legal_safety": 2}[intent]
+            "legal_safety": 2, "threat": 2}[intent]
     if intent in ("praise", "spam"):
         return "low"
     if intent == "legal_safety":
         return "critical" if {"injury", "legal_threat"} & set(cues) else "high"
+    if intent == "threat":
+        return "critical"  # violence aimed at people: security sees it first
     if intent == "abuse":
         return "normal" if "threat" in cues else "low"
     points = 0.0

@@ -31,6 +31,15 @@ def with_files(extra: dict[str, str], name: str = "default") -> dict[str, str]:
     return {**read_files(PROMPTS / name), **extra}
 
 
+def test_shipped_packs_carry_their_knowledge() -> None:
+    for name in ("default", "skyway"):
+        pack = parse_pack(name, read_files(PROMPTS / name))
+        articles = pack.data.get("knowledge") or []
+        assert len(articles) >= 20, name
+        assert all(a["id"] and a["title"] and a["body"] for a in articles)
+        assert any(f.startswith("knowledge/") for f in pack.files)
+
+
 def test_article_parsed_with_front_matter() -> None:
     pack = parse_pack("default", with_files({"knowledge/zz-hours.md": ARTICLE}))
     art = next(a for a in pack.data["knowledge"] if a["id"] == "zz-hours")

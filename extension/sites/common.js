@@ -138,3 +138,62 @@ export function safely(fn, ...args) {
     return null;
   }
 }
+
+// ---------------------------------------------------------------- reading modes: fast selectors, structure
+
+/**
+ * How the adapters read a page: `fast` = the site-specific selectors (data-testid, data-ad-*, classic class
+ * names); `structural` = the fallback that finds posts by their shape (an article-like unit with an author link, a
+ * time and text blocks) when the fast selectors miss. Both on by default; the tests switch the fast path off to
+ * prove the fallback alone reads every saved page.
+ */
+export const MODE = { fast: true, structural: true };
+
+/** Set the reading mode (a missing key keeps its value). Returns the mode in force. */
+export function configure(opts = {}) {
+  for (const k of ["fast", "structural"]) if (typeof opts[k] === "boolean") MODE[k] = opts[k];
+  return { ...MODE };
+}
+
+/** Try the fast reader, then the structural one, as the mode allows. */
+export function readEither(fast, structural, el) {
+  const a = MODE.fast ? safely(fast, el) : null;
+  if (a) return a;
+  return MODE.structural ? safely(structural, el) : null;
+}
+
+/** The units the fast finder and the structural finder see, in document order, one element per post. */
+export function unitsEither(fast, structural, root) {
+  const seen = MODE.fast ? safely(fast, root) || [] : [];
+  if (!MODE.structural) return seen;
+  const more = (safely(structural, root) || []).filter((el) => !seen.some((f) => f === el || f.contains(el) || el.contains(f)));
+  if (!more.length) return seen;
+  return [...seen, ...more].sort((a, b) => (a.compareDocumentPosition(b) & 4 ? -1 : 1));
+}
+
+// Handles as the sites allow them. X: letters, digits and underscore, 1 to 15. Facebook usernames: letters,
+// digits and dots, at least 5 (profile.php?id=<digits> for profiles without one).
+export const X_HANDLE = /^[A-Za-z0-9_]{1,15}$/;
+export const FB_USERNAME = /^[A-Za-z0-9.]{5,50}$/;
+
+/** Elements under `root`, not inside `exclude` boxes or nested units, not inside links, buttons or headings. */
+export function textBlocks(root, { selector = '[lang], [dir="auto"], p', nested = "[role=article], article", exclude = [],
+  chrome = 'a, button, [role="button"], [role="group"], [role="link"], h1, h2, h3, h4, h5, h6, strong, time' } = {}) {
+  const found = own(root, selector, { nested, exclude }).filter((n) => {
+    const up = n.parentElement && n.parentElement.closest(chrome);
+    if ((up && root.contains(up) && up !== root) || n.matches(chrome)) return false;
+    if (n.querySelector("time, abbr[data-utime]")) return false;
+    return Boolean(visibleText(n));
+  });
+  return found.filter((n) => !found.some((o) => o !== n && o.contains(n)));
+}
+
+/** Boxes inside a unit that hold a post of their own (a quoted or shared post): they carry their own time. */
+export function embeddedPosts(unit, boxes = '[role="link"]:not(a), blockquote, article, [role="article"]') {
+  const out = [];
+  for (const box of unit.querySelectorAll(boxes)) {
+    if (box === unit || out.some((b) => b.contains(box))) continue;
+    if (box.querySelector("time[datetime], abbr[data-utime]")) out.push(box);
+  }
+  return out;
+}

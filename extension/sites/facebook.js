@@ -2,6 +2,12 @@
 // blocks, comments labelled "Comment by NAME") and in the classic desktop markup (.userContent, abbr[data-utime]).
 // Leans on structure, ARIA roles and data attributes, never on generated class names.
 import {
+  configure,
+  embeddedPosts,
+  FB_USERNAME,
+  MODE,
+  textBlocks,
+  unitsEither,
   fallbackId,
   handleSet,
   isoFromAttr,
@@ -14,9 +20,11 @@ import {
   visibleText,
 } from "./common.js";
 
+export { configure };
 export const platform = "facebook";
 export const ORIGIN = "https://www.facebook.com";
 const UNIT = '[role="article"], [aria-posinset], [data-testid="fbfeed_story"]';
+const SHAPE = '[role="article"], [aria-posinset], article';
 const MESSAGE = [
   '[data-ad-rendering-role="story_message"]',
   '[data-ad-preview="message"]',
@@ -36,25 +44,42 @@ export function matches(loc) {
 
 /** The message block that belongs to this unit itself, not to a comment or post nested in it. */
 function ownMessage(el) {
-  return own(el, MESSAGE, { nested: UNIT })[0] || null;
+  return (MODE.fast && own(el, MESSAGE, { nested: UNIT })[0]) || null;
+}
+
+/** A unit's own words by structure: its text blocks outside links, headings, buttons, nested units and shared
+ * posts (a box with a time of its own). */
+function ownBlocks(el) {
+  if (!MODE.structural) return [];
+  const shared = embeddedPosts(el, '[role="article"], article, blockquote');
+  return textBlocks(el, { selector: '[dir="auto"], p', nested: SHAPE, exclude: shared })
+    .filter((n) => !/^(See more|See translation|Sponsored|Write a comment|Like|Reply|Share)$/i.test(visibleText(n)));
+}
+
+/** Does the unit carry words of its own (fast: a message block; else by structure)? */
+function hasWords(el) {
+  return Boolean(ownMessage(el)) || ownBlocks(el).length > 0;
 }
 
 /** A comment (or a reply to one): labelled so, or nested inside a post that has words of its own. */
 export function isComment(el) {
   if (COMMENT_LABEL.test(el.getAttribute("aria-label") || "")) return true;
   for (let up = el.parentElement && el.parentElement.closest(UNIT); up; up = up.parentElement && up.parentElement.closest(UNIT)) {
-    if (ownMessage(up)) return true;
+    if (hasWords(up)) return true;
   }
   return false;
 }
 
 /** Posts and comments under root. A feed unit that only wraps a post article is skipped (same post twice). */
 export function findPosts(root = document) {
-  const units = [...root.querySelectorAll(UNIT)];
-  return units.filter((el) => {
-    if (ownMessage(el) || isComment(el)) return true;
-    return !units.some((other) => other !== el && el.contains(other));
-  });
+  const pick = (selector) => (r) => {
+    const units = [...r.querySelectorAll(selector)];
+    return units.filter((el) => {
+      if (hasWords(el) || isComment(el)) return true;
+      return !units.some((other) => other !== el && el.contains(other));
+    });
+  };
+  return unitsEither(pick(UNIT), pick(SHAPE), root);
 }
 
 /** Profile handle from a link: the page or user name, or the numeric id. */
@@ -68,11 +93,22 @@ export function handleFromHref(href) {
   }
   if (!/facebook\.com$/.test(u.hostname)) return null;
   const parts = u.pathname.split("/").filter(Boolean);
-  if (parts[0] === "profile.php") return u.searchParams.get("id");
+  if (parts[0] === "profile.php") return /^\d+$/.test(u.searchParams.get("id") || "") ? u.searchParams.get("id") : null;
   if (parts[0] === "people" && parts[2]) return parts[2];
   if (parts[0] === "groups" && parts[2] === "user" && parts[3]) return parts[3];
   if (!parts[0] || NOT_PROFILES.has(parts[0].toLowerCase()) || parts[0] === "groups") return null;
-  return parts[0];
+  return FB_USERNAME.test(parts[0]) ? parts[0] : null;
+}
+
+/** A one-segment facebook.com path that is not one of the site's own sections (a profile, by its shape). */
+function profileShaped(href) {
+  try {
+    const u = new URL(href, ORIGIN);
+    const parts = u.pathname.split("/").filter(Boolean);
+    return /facebook\.com$/.test(u.hostname) && parts.length === 1 && !NOT_PROFILES.has(parts[0].toLowerCase());
+  } catch {
+    return false;
+  }
 }
 
 function inside(node, selector, root) {
@@ -82,25 +118,31 @@ function inside(node, selector, root) {
 
 /** Who wrote a post or comment. */
 function readAuthor(el, comment) {
+  let unnamed = null;
   const selectors = comment
     ? ["a[href]"]
     : [
-      '[data-ad-rendering-role="profile_name"] a[href]',
+      ...(MODE.fast ? ['[data-ad-rendering-role="profile_name"] a[href]'] : []),
       "h2 a[href]",
       "h3 a[href]",
       "h4 a[href]",
       "h5 a[href]",
       "strong a[href]",
       "a[href] strong",
+      ...(MODE.structural ? ["a[href]"] : []),
     ];
   for (const sel of selectors) {
     for (let a of own(el, sel)) {
       if (a.tagName !== "A") a = a.closest("a");
       const name = visibleText(a);
       const handle = handleFromHref(a.getAttribute("href"));
-      if (name && handle && !/^\d+\s*\w{0,3}$/.test(name)) return { handle, name };
+      if (!name || /^\d+\s*\w{0,3}$/.test(name)) continue;
+      if (handle) return { handle, name };
+      // A profile link whose path is no username Facebook allows: the name is still the author's.
+      if (!unnamed && profileShaped(a.getAttribute("href"))) unnamed = { handle: null, name };
     }
   }
+  if (unnamed) return unnamed;
   const label = (el.getAttribute("aria-label") || "").match(COMMENT_LABEL);
   if (label) return { handle: null, name: label[2] };
   const img = own(el, 'img[aria-label][role="img"], svg[aria-label][role="img"]')[0];
@@ -110,7 +152,7 @@ function readAuthor(el, comment) {
 /** The element holding a post's or comment's own words. */
 export function textElement(el) {
   return safely(() => {
-    if (!isComment(el)) return ownMessage(el);
+    if (!isComment(el)) return ownMessage(el) || ownBlocks(el)[0] || null;
     const candidates = own(el, 'div[dir="auto"], span[dir="auto"]').filter(
       (n) => !inside(n, "a, [role=button], h2, h3, h4, ul", el) && visibleText(n),
     );
@@ -182,10 +224,17 @@ function readCommentLink(el) {
   return { url: `${ORIGIN}${u.pathname}?${keep}`, id, created_at };
 }
 
+/** A post's words: its message block, or (by structure) its own text blocks, one line each. */
+function readText(el, comment) {
+  if (comment) return visibleText(textElement(el));
+  const message = ownMessage(el);
+  if (message) return visibleText(message);
+  return ownBlocks(el).map((n) => visibleText(n)).join("\n").trim();
+}
+
 function readOne(el) {
   const comment = isComment(el);
-  const textEl = textElement(el);
-  const text = visibleText(textEl);
+  const text = readText(el, comment);
   if (!text) return null;
   const author = readAuthor(el, comment);
   if (!author.name && !author.handle) return null;

@@ -1,12 +1,22 @@
 // X / Twitter adapter: reads tweets on the timeline, search, notifications and tweet-detail views into the Post
 // of docs/DESIGN.md. Leans on ARIA roles and data-testid attributes, never on X's generated class names.
-import { handleSet, isoFromAttr, mentions, own, safely, shownBox, visibleText } from "./common.js";
+import {
+  configure, embeddedPosts, handleSet, isoFromAttr, MODE, mentions, own, readEither, safely, shownBox, textBlocks,
+  unitsEither, visibleText, X_HANDLE,
+} from "./common.js";
+
+export { configure };
 
 export const platform = "x";
 export const ORIGIN = "https://x.com";
 const TWEET = 'article[data-testid="tweet"], article[role="article"]:has([data-testid="tweetText"])';
-const STATUS = /^\/([A-Za-z0-9_]{1,50})\/status\/(\d+)/;
+// A status path: the first segment is whatever the page shows (the id is what counts), the handle is checked apart.
+const STATUS = /^\/([^/?#]{1,50})\/status\/(\d+)/;
+const UNIT = 'article, [role="article"]';
+const NOT_HANDLES = new Set(["home", "explore", "search", "notifications", "messages", "i", "settings", "hashtag",
+  "compose", "intent", "share", "login", "signup", "tos", "privacy", "lists", "communities"]);
 const BOX = '[data-testid^="tweetTextarea_"][contenteditable="true"], [data-testid^="tweetTextarea_"] [contenteditable="true"], textarea[data-testid^="tweetTextarea_"]';
+const ANY_BOX = '[contenteditable="true"][role="textbox"], textarea';
 const SEND = '[data-testid="tweetButton"], [data-testid="tweetButtonInline"]';
 const MAX_THREAD = 20;
 
@@ -15,10 +25,35 @@ export function matches(loc) {
   return /(^|\.)(x|twitter)\.com$/.test(loc.hostname);
 }
 
-/** Every tweet element under root (outermost articles only; a quoted tweet is part of its article). */
+const outermost = (all) => all.filter((el) => !el.parentElement || !el.parentElement.closest(UNIT));
+
+/** Every tweet element under root (outermost articles only; a quoted tweet is part of its article): the fast
+ * selectors first, then every other article-like unit, which the structural reader tries. */
 export function findPosts(root = document) {
-  const all = [...root.querySelectorAll(TWEET)];
-  return all.filter((el) => !el.parentElement || !el.parentElement.closest("article"));
+  return unitsEither((r) => outermost([...r.querySelectorAll(TWEET)]), (r) => outermost([...r.querySelectorAll(UNIT)]), root);
+}
+
+/** A handle as X allows it, from "@name" text or a profile link's path; else null. */
+export function handleOf(text) {
+  const h = String(text || "").trim().replace(/^@/, "");
+  return X_HANDLE.test(h) && !NOT_HANDLES.has(h.toLowerCase()) ? h : null;
+}
+
+/** The one path segment of a profile-shaped link (x.com/<something>), whatever X allows, or null. */
+function profileSegment(a) {
+  try {
+    const u = new URL(a.getAttribute("href"), ORIGIN);
+    if (!/(^|\.)(x|twitter)\.com$/.test(u.hostname) && u.origin !== a.ownerDocument.location.origin) return null;
+    const parts = u.pathname.split("/").filter(Boolean);
+    return parts.length === 1 && !NOT_HANDLES.has(parts[0].toLowerCase()) ? parts[0] : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The handle a profile link points at (x.com/<handle>), or null. */
+function linkHandle(a) {
+  return handleOf(profileSegment(a));
 }
 
 /** The quoted tweets inside an article: containers holding a second User-Name. */
@@ -48,7 +83,7 @@ function readAuthor(userName) {
   let name = null;
   for (const piece of userName.querySelectorAll("span, div[dir]")) {
     const text = visibleText(piece);
-    if (!handle && /^@[A-Za-z0-9_]{1,50}$/.test(text)) handle = text.slice(1);
+    if (!handle && text.startsWith("@")) handle = handleOf(text);
   }
   const links = [...userName.querySelectorAll("a[href]")];
   for (const a of links) {
@@ -63,8 +98,8 @@ function readAuthor(userName) {
     name = first ? visibleText(first) || null : null;
   }
   if (!handle) {
-    const a = links.find((l) => /^\/[A-Za-z0-9_]{1,50}\/?$/.test(l.getAttribute("href") || ""));
-    if (a) handle = a.getAttribute("href").replace(/\//g, "");
+    const a = links.find((l) => linkHandle(l));
+    if (a) handle = linkHandle(a);
   }
   return { handle, name };
 }
@@ -123,8 +158,8 @@ function replyingTo(article, exclude) {
   return out;
 }
 
-/** Read one tweet into a Post, without its thread. Null when the element is not a tweet we understand. */
-function readOne(article) {
+/** Read one tweet into a Post by X's own test ids, without its thread. Null when they are not there. */
+function readFast(article) {
   const quotes = quoteRoots(article);
   const opts = { nested: "article", exclude: quotes };
   const userName = own(article, '[data-testid="User-Name"]', opts)[0];
@@ -132,7 +167,13 @@ function readOne(article) {
   if (!userName || !textEl) return null;
   const text = visibleText(textEl);
   const author = readAuthor(userName);
-  if (!text || !author.handle) return null;
+  if (!text || !(author.handle || author.name)) return null;
+  return assemble(article, { author, text, lang: textEl.getAttribute("lang"), quotes,
+    quoted: quotes.length ? readQuote(quotes[0]) : null });
+}
+
+/** The Post from what a reader found: the permalink, "Replying to", the quoted tweet. */
+function assemble(article, { author, text, lang, quotes, quoted }) {
   const { url, id, created_at } = readPermalink(article, quotes);
   const post = {
     platform,
@@ -142,12 +183,75 @@ function readOne(article) {
     text,
     created_at,
   };
-  const lang = textEl.getAttribute("lang");
   if (lang && lang !== "und") post.lang = lang;
   const to = replyingTo(article, quotes);
   if (to.length) post.reply_to = to;
-  if (quotes.length) post.quoted = readQuote(quotes[0]);
+  if (quoted) post.quoted = quoted;
   return post;
+}
+
+/** The author by structure: the first profile link with words in it (the name); the handle from its path or
+ * from an "@handle" shown beside it. */
+function structuralAuthor(scope, exclude) {
+  const links = own(scope, "a[href]", { nested: "article", exclude }).filter((a) => profileSegment(a))
+    .filter((a) => !a.closest("[lang]") || !scope.contains(a.closest("[lang]"))); // a mention in the text is not the author
+  const shown = links.filter((a) => a.textContent.trim()); // an avatar's only words are an image's alt text
+  const named = shown.find((a) => !visibleText(a).startsWith("@"));
+  const at = shown.find((a) => visibleText(a).startsWith("@") && (!named || profileSegment(a) === profileSegment(named)));
+  const first = named || at || links[0];
+  if (!first) return { handle: null, name: null };
+  return { handle: linkHandle(first), name: named ? visibleText(named) : null };
+}
+
+/** The words of a unit by structure: its language-tagged (or dir=auto) blocks outside links, buttons and quotes. */
+function structuralText(scope, exclude, author) {
+  const blocks = textBlocks(scope, { exclude, nested: "article" })
+    .filter((n) => { const t = visibleText(n); return t !== author.name && t !== `@${author.handle}` && t !== "·"; });
+  const tagged = blocks.filter((n) => n.hasAttribute("lang"));
+  const pick = tagged.length ? tagged : blocks.filter((n) => !/^(Replying to|Quote|Show more)\b/.test(visibleText(n)));
+  return { text: pick.map((n) => visibleText(n)).join("\n").trim(), lang: pick[0] ? pick[0].getAttribute("lang") : null };
+}
+
+/** Read a tweet by its shape: an article with a profile link, a time and text blocks; a box inside it with a time
+ * of its own is a quoted tweet (context, not text). */
+function readStructural(article) {
+  const quotes = embeddedPosts(article);
+  const author = structuralAuthor(article, quotes);
+  if (!(author.handle || author.name)) return null;
+  if (!own(article, "time[datetime]", { nested: "article", exclude: quotes }).length) return null;
+  const { text, lang } = structuralText(article, quotes, author);
+  if (!text) return null;
+  let quoted = null;
+  if (quotes.length) {
+    const q = quotes[0];
+    const qa = structuralAuthor(q, []);
+    const words = shownWords(q);
+    const qHandle = qa.handle || words.map((w) => (w.startsWith("@") ? handleOf(w) : null)).find(Boolean) || null;
+    const qName = qa.name || words.find((w) => !w.startsWith("@") && w !== "·") || null;
+    const time = q.querySelector("time[datetime]");
+    quoted = { author: { handle: qHandle, name: qName }, text: structuralText(q, [], { name: qName, handle: qHandle }).text,
+      created_at: time ? isoFromAttr(time.getAttribute("datetime")) : null, url: readPermalink(q, []).url, kind: "quote" };
+  }
+  return assemble(article, { author, text, lang, quotes, quoted });
+}
+
+/** The bits of text a box shows before its text blocks (name, @handle, "·"), in order. */
+function shownWords(box) {
+  const out = [];
+  const walker = box.ownerDocument.createTreeWalker(box, 4);
+  for (let node = walker.nextNode(); node && out.length < 6; node = walker.nextNode()) {
+    const holder = node.parentElement;
+    const skip = holder && holder.closest("[lang], time, button, [role=button]");
+    if (!holder || (skip && box.contains(skip))) continue;
+    const t = node.data.trim();
+    if (t) out.push(t);
+  }
+  return out;
+}
+
+/** One tweet, without its thread: X's test ids first, its shape when they miss. */
+function readOne(article) {
+  return readEither(readFast, readStructural, article);
 }
 
 /** The conversation the tweet sits in: X's conversation timeline, or the page on a tweet-detail URL. */
@@ -206,13 +310,14 @@ function cellOf(article) {
 export function replyBox(article) {
   return safely(() => {
     const cell = cellOf(article);
-    const inCell = shownBox(cell, BOX);
+    const box = () => (MODE.fast ? BOX : ANY_BOX);
+    const inCell = shownBox(cell, box());
     if (inCell) return inCell;
     let next = cell && cell.nextElementSibling;
     for (let i = 0; next && i < 2; i++, next = next.nextElementSibling) {
-      if (next.querySelector(TWEET)) break;
-      const box = shownBox(next, BOX);
-      if (box) return box;
+      if (next.querySelector(MODE.fast ? TWEET : UNIT)) break;
+      const found = shownBox(next, box());
+      if (found) return found;
     }
     // X's reply dialog shows the tweet it answers: a dialog about another tweet is not this tweet's box.
     const dialog = article.ownerDocument.querySelector('[role="dialog"]');
@@ -222,7 +327,7 @@ export function replyBox(article) {
       .map((a) => (new URL(a.getAttribute("href"), ORIGIN).pathname.match(STATUS) || [])[2])
       .filter(Boolean);
     if (id && ids.length && !ids.includes(id)) return null;
-    return shownBox(dialog, BOX);
+    return shownBox(dialog, box());
   });
 }
 

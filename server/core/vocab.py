@@ -11,4 +11,6 @@ SEVERITIES: tuple[str, ...] = ("low", "normal", "high", "critical")
 # QueueItem states: the open ones (a clock that can still run), then the final ones.
 ACTIVE_STATES: tuple[str, ...] = ("waiting", "due_soon", "overdue", "snoozed")
 FINAL_STATES: tuple[str, ...] = ("replied", "dismissed")
-STATES: tuple[str, ...] = ACTIVE_STATES + FINAL_STATES
+# A tracked post the pack does not engage (engage = false: abuse, spam, threats): open, but on no clock.
+UNTIMED_STATES: tuple[str, ...] = ("no_reply",)
+STATES: tuple[str, ...] = ACTIVE_STATES + UNTIMED_STATES + FINAL_STATES

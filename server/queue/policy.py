@@ -33,3 +33,33 @@ def policy_for(pack: Any, platform: str, intent: str | None, severity: str | Non
         log.warning("pack %s: business hours ignored (clock always runs): %s", pack.name, exc)
         hours = None
     return Policy(minutes, fraction, hours)
+
+
+# Intents the queue keeps off the clock when the pack's playbook says nothing (the playbook's own default for
+# abuse and spam; threats are never engaged either). A pack's `engage = true|false` on the intent wins.
+NOT_ENGAGED_BY_DEFAULT = ("abuse", "spam", "threat")
+# Intents escalated the moment they are tracked: the customer's or the public's safety, a legal threat.
+ESCALATED_INTENTS = ("legal_safety",)
+SEVERITY_RANK = {"low": 0, "normal": 1, "high": 2, "critical": 3}
+
+
+def engages(pack: Any, intent: str | None) -> bool:
+    """Whether the pack answers this intent at all; a post it does not engage gets no response clock."""
+    if not intent:
+        return True
+    engage = view_of(pack).intent(intent).get("engage")
+    if engage is None:
+        return intent not in NOT_ENGAGED_BY_DEFAULT
+    return bool(engage)
+
+
+def escalation_reason(intent: str | None) -> str | None:
+    """Why a post is escalated when tracked (its intent), or None."""
+    return intent if intent in ESCALATED_INTENTS else None
+
+
+def rank(severity: str | None, urgent: bool | None) -> int:
+    """The queue's first sort key: severity (critical > high > normal > low), then the urgent flag.
+
+    Time left is the second key (the deadline), so a thank-you note never outranks a stranded passenger."""
+    return SEVERITY_RANK.get(severity or "normal", 1) * 2 + (1 if urgent else 0)

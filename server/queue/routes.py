@@ -5,7 +5,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify, request
+from flask import Blueprint, Flask, g, jsonify, request
 
 from server.core import sla
 from server.core.errors import DomainError, Invalid
@@ -92,7 +92,35 @@ def listing() -> Any:
     `state=all` for every item, `limit` (1..1000) and `offset` to page, `total` and `counts` for badges."""
     states = _states(request.args.get("state"))
     return jsonify(service().listing(states, _platform_arg(), _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
-                                     _int_arg("offset", 0, 0, 10**9)))
+                                     _int_arg("offset", 0, 0, 10**9), escalated=_bool_arg("escalated")))
+
+
+def _bool_arg(name: str) -> bool | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw.lower() in ("true", "1", "yes"):
+        return True
+    if raw.lower() in ("false", "0", "no"):
+        return False
+    raise Invalid(f"invalid_{name}", f"'{name}' must be true or false.")
+
+
+@bp.get("/queue/export")
+def export() -> Any:
+    """Every tracked post with the reply the team sent, as one JSON document (the brand's data, to keep)."""
+    svc = service()
+    items = list(svc.export())
+    body = {"exported_at": sla.iso(datetime.fromtimestamp(svc.clock(), UTC)), "count": len(items), "items": items}
+    response = jsonify(body)
+    response.headers["Content-Disposition"] = 'attachment; filename="replydesk-queue.json"'
+    return response
+
+
+def _agent() -> str:
+    """Who is acting: the paired client's name when the request carries one, else "agent" (single-agent mode)."""
+    name = getattr(g, "agent", None)
+    return name if isinstance(name, str) and name else "agent"
 
 
 @bp.get("/queue/<int(max=9223372036854775807):item_id>")  # SQLite ids are 64-bit: larger is 404
@@ -102,7 +130,7 @@ def get_item(item_id: int) -> Any:
 
 @bp.post("/queue/<int(max=9223372036854775807):item_id>/<action>")
 def act(item_id: int, action: str) -> Any:
-    return jsonify(service().act(item_id, action, _optional_json()))
+    return jsonify(service().act(item_id, action, _optional_json(), agent=_agent()))
 
 
 def _time_arg(name: str, default: float, is_end: bool) -> float:
@@ -168,14 +196,16 @@ def _on_connect(queue: QueueService, session: Any) -> None:
 
 
 def _on_action(queue: QueueService, session: Any, msg: dict[str, Any]) -> None:
-    """{"type": "queue_action", "id": item id, "action": replied|dismiss|snooze, ...body fields}."""
+    """{"type": "queue_action", "id": item id, "action": replied|dismiss|snooze|escalate, ...body fields}
+    ("reply": the text as sent, with replied)."""
     item_id, action = msg.get("id"), msg.get("action")
-    if isinstance(item_id, bool) or not isinstance(item_id, int) or action not in ("replied", "dismiss", "snooze"):
+    if isinstance(item_id, bool) or not isinstance(item_id, int) or \
+            action not in ("replied", "dismiss", "snooze", "escalate"):
         session.error("invalid_action", "Send {\"type\": \"queue_action\", \"id\": <item id>, \"action\": "
-                                        "\"replied\"|\"dismiss\"|\"snooze\"}.", msg.get("id"))
+                                        "\"replied\"|\"dismiss\"|\"snooze\"|\"escalate\"}.", msg.get("id"))
         return
     try:
-        item = queue.act(item_id, action, msg)
+        item = queue.act(item_id, action, msg, agent=getattr(session, "agent", None) or "agent")
     except DomainError as exc:
         session.error(exc.code, exc.message, item_id)
         return

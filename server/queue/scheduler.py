@@ -68,6 +68,8 @@ class Scheduler:
 
     def schedule_row(self, row: Row, now: float | None = None, notify: bool = True) -> None:
         """Queue the next moment this open item needs attention (now, if a notification is owed)."""
+        if not row.get("clock", 1):  # a post the pack does not engage never becomes due soon or overdue
+            return
         now = self.service.clock() if now is None else now
         snoozed = row["snoozed_until"] if row["snoozed_until"] and row["snoozed_until"] > now else None
         if snoozed is not None:
@@ -102,7 +104,7 @@ class Scheduler:
     def _check(self, item_id: int, now: float) -> None:
         svc = self.service
         row = svc.store.get(item_id)
-        if row is None or row["replied_at"] is not None or row["dismissed_at"] is not None:
+        if row is None or row["replied_at"] is not None or row["dismissed_at"] is not None or not row["clock"]:
             return
         if row["snoozed_until"] is not None and row["snoozed_until"] > now:
             self.push(row["snoozed_until"], item_id, notify=False)

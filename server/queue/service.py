@@ -41,12 +41,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from server.core import sla
-from server.core.errors import Conflict, Invalid, NotFound
+from server.core.errors import Conflict, Invalid, NotFound, TooLarge
 from server.core.vocab import PLATFORMS
 from server.queue.applied import AppliedClock, apply
 from server.queue.evaluation import LEVEL, Batch, _dt, _hours, _number, figures, post_key
-from server.queue.policy import Policy, policy_for
-from server.queue.store import ACTIVE, QueueStore, Row
+from server.queue.memory import QueueMemory
+from server.queue.policy import Policy, engages, escalation_reason, policy_for, rank
+from server.queue.store import ACTIVE, NO_CLOCK_RANK, QueueStore, Row
 
 if TYPE_CHECKING:
     from server.queue.scheduler import Scheduler
@@ -58,13 +59,40 @@ MAX_LIMIT = 1000
 SNAPSHOT_LIMIT = 1000  # items in the /ws snapshot (most urgent first); "total" says how many are active
 MAX_SNOOZE = timedelta(days=7)
 # What item_json needs of a row when the rest of it is cached.
-CLOCK_COLUMNS = ("updated_at", "replied_at", "dismissed_at", "snoozed_until", "deadline", "due_soon_at", "hours_json")
+CLOCK_COLUMNS = ("updated_at", "replied_at", "dismissed_at", "snoozed_until", "deadline", "due_soon_at", "hours_json",
+                 "clock")
 STATIC_CACHE_SIZE = 20_000  # QueueItem skeletons kept (a few MB): more than a desk's open posts
 MAX_STATS_DAYS = 400
+MAX_REPLY = 10_000  # characters: the longest post or draft the API takes
 
 
 
-class QueueService:
+def _reply_text(value: Any) -> str | None:
+    """The text of the reply as sent: optional, a non-empty string of at most 10,000 characters."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid("invalid_reply", "'reply' must be the text of the reply as sent (a non-empty string).")
+    if len(value) > MAX_REPLY:
+        raise TooLarge("reply_too_large", f"'reply' is over {MAX_REPLY:,} characters.")
+    return value.strip()
+
+
+def _reason(value: Any) -> str:
+    """Why a post is escalated: a short free text (default: by the agent)."""
+    if value is None:
+        return "escalated by the agent"
+    if not isinstance(value, str) or not value.strip() or len(value) > 500:
+        raise Invalid("invalid_reason", "'reason' must be a short text (1 to 500 characters).")
+    return value.strip()
+
+
+def _flag(value: Any) -> bool | None:
+    """An analysis flag (urgent, sarcasm): a bool when the analysis gave one, None when it did not."""
+    return value if isinstance(value, bool) else None
+
+
+class QueueService(QueueMemory):
     """The queue's rules over a QueueStore; publishes every change on the app's event hub."""
 
     def __init__(self, store: QueueStore, hub: Any, packs: Any, default_pack: str, clock: Any = time.time) -> None:
@@ -85,6 +113,8 @@ class QueueService:
         assert now_dt is not None
         static, times = self._static(row)
         hours, deadline, started, stopped_at = times
+        if not row["clock"]:
+            return self._untimed_json(static, row, now_dt, started, stopped_at)
         state = sla.state_at(row["deadline"], row["due_soon_at"], now, replied=row["replied_at"] is not None,
                              dismissed=row["dismissed_at"] is not None, snoozed_until=row["snoozed_until"])
         if stopped_at is None and hours is not None:
@@ -101,6 +131,17 @@ class QueueService:
         item["clock_running"] = running
         if state == "snoozed":
             item["snoozed_until"] = sla.iso(_dt(row["snoozed_until"]))
+        return item
+
+    @staticmethod
+    def _untimed_json(static: dict[str, Any], row: Row, now_dt: datetime, started: datetime,
+                      stopped_at: datetime | None) -> dict[str, Any]:
+        """A post the pack does not engage: tracked, but no deadline, no time left, never due or overdue."""
+        item = dict(static)
+        item["state"] = "replied" if row["replied_at"] is not None else \
+            "dismissed" if row["dismissed_at"] is not None else "no_reply"
+        item["waiting_seconds"] = round(((stopped_at or now_dt) - started).total_seconds(), 3)
+        item["clock_running"] = False
         return item
 
     def page(self, rows: list[Row], now: float) -> list[dict[str, Any]]:
@@ -156,8 +197,20 @@ class QueueService:
             "kind": row["kind"],
             "thread_key": row["thread_key"],
             "previous_id": row["prev_id"],
+            "clock": bool(row["clock"]),
+            "priority": row["rank"],
+            "urgent": None if row["urgent"] is None else bool(row["urgent"]),
+            "sarcasm": None if row["sarcasm"] is None else bool(row["sarcasm"]),
+            "lang": row["lang"],
+            "escalated": row["escalated_at"] is not None,
+            "escalated_at": sla.iso(_dt(row["escalated_at"])),
+            "escalation_reason": row["escalation_reason"],
+            "reply": row["reply"],
+            "replied_by": row["replied_by"],
         }
-        if replied is not None:
+        if not row["clock"]:  # no promise was made: no deadline, no target, no response time to judge
+            item.update(deadline=None, due_soon_at=None, target_minutes=None)
+        elif replied is not None:
             item["response_seconds"] = round((replied - started).total_seconds(), 3)
             item["response_business_seconds"] = round(sla.business_seconds_between(started, replied, hours), 3)
             item["within_target"] = replied <= deadline
@@ -215,23 +268,33 @@ class QueueService:
         author = post.get("author") or {}
         handle = author.get("handle")
         hours = policy.hours
+        timed = engages(pack, intent)
+        urgent, sarcasm = _flag(facts.get("urgent")), _flag(facts.get("sarcasm"))
+        lang = facts.get("lang") if isinstance(facts.get("lang"), str) and facts.get("lang") else post.get("lang")
+        reason = escalation_reason(intent)
+        level = LEVEL[sla.state_at(clock.deadline, clock.due_soon_at, now)] if timed else LEVEL["overdue"]
         return {
             "platform": platform, "post_id": post_id, "url": post.get("url"),
             "author_handle": handle, "author_name": author.get("name"), "text": post["text"],
-            "lang": post.get("lang"), "intent": intent, "severity": severity, "pack": pack.name,
+            "lang": lang, "intent": intent, "severity": severity, "pack": pack.name,
             "pack_version": pack.version, "created_at": clock.created_at,
             "first_seen": now, "started_at": clock.started_at, "target_minutes": policy.target_minutes,
             "due_soon_fraction": policy.due_soon_fraction,
             "hours_json": json.dumps(hours.as_dict(), separators=(",", ":")) if hours else None,
             "due_soon_at": clock.due_soon_at, "deadline": clock.deadline, "kind": "first",
             "thread_key": f"{platform}:{handle.lower()}" if handle else None, "prev_id": None,
-            # no alert for a crossing already past
-            "notified": LEVEL[sla.state_at(clock.deadline, clock.due_soon_at, now)],
-            "updated_at": now,
+            "notified": level,  # no alert for a crossing already past, none ever without a clock
+            "updated_at": now, "clock": int(timed),
+            "rank": rank(severity, urgent) + (0 if timed else NO_CLOCK_RANK),
+            "urgent": None if urgent is None else int(urgent), "sarcasm": None if sarcasm is None else int(sarcasm),
+            "escalated_at": now if reason else None, "escalation_reason": reason,
         }
 
     def track(self, post: dict[str, Any], pack: Any, analysis: dict[str, Any] | None = None) -> tuple[dict, bool]:
-        """Track a validated post: (QueueItem, created?)."""
+        """Track a validated post: (QueueItem, created?). Idempotent: the same post again returns the same item.
+
+        A `legal_safety` post is escalated in the same write (`escalated: true` on the item returned), so a
+        caller that tracks before writing the reply may say "I've escalated this" truthfully."""
         existing = self.store.get_by_post(post["platform"], post_key(post))
         if existing is not None:  # the common repeat (Suggest reply again): no analysis, no write
             return self.item_json(existing), False
@@ -245,33 +308,21 @@ class QueueService:
         stored, created = self.store.insert(row, link)
         if created:
             item = self.publish_upsert(stored)
-            if self.scheduler:
+            if item["escalated"]:
+                self.publish({"type": "queue", "change": "escalated", "item": item,
+                              "reason": item["escalation_reason"]})
+            if self.scheduler and stored["clock"]:
                 self.scheduler.schedule_row(stored)
             return item, True
         return self.item_json(stored), False
 
     # -- state changes -----------------------------------------------------------------------------------------
-    def act(self, item_id: int, action: str, body: dict[str, Any]) -> dict[str, Any]:
-        """replied | dismiss | snooze, atomically; returns the QueueItem after. Raises a DomainError on bad input."""
+    def act(self, item_id: int, action: str, body: dict[str, Any], agent: str = "agent") -> dict[str, Any]:
+        """replied | dismiss | snooze | escalate, atomically; returns the QueueItem after. Raises a DomainError
+        on bad input. `agent` is who acts (replied_by): "agent" in single-agent mode."""
         now = self.clock()
         if action == "replied":
-            at = body.get("replied_at")
-            replied_at = now
-            if at is not None:
-                parsed = sla.parse_instant(at) if isinstance(at, str) else None
-                if parsed is None:
-                    raise Invalid("invalid_time", "'replied_at' must be an ISO-8601 time such as "
-                                                        "2026-11-24T08:30:00Z.")
-                if parsed.timestamp() > now + 300:
-                    raise Invalid("invalid_time", "'replied_at' is in the future.")
-                replied_at = parsed.timestamp()
-
-            def decide(row: Row) -> tuple[str, Row] | None:
-                if row["replied_at"] is not None:
-                    return None
-                if replied_at < row["started_at"]:
-                    raise Invalid("invalid_time", "'replied_at' is before the customer's post.")
-                return "replied", {"replied_at": replied_at, "snoozed_until": None, "updated_at": now}
+            decide = self._decide_replied(body, now, agent)
         elif action == "dismiss":
             def decide(row: Row) -> tuple[str, Row] | None:
                 if row["replied_at"] is not None:
@@ -286,9 +337,14 @@ class QueueService:
                 if row["replied_at"] is not None or row["dismissed_at"] is not None:
                     raise Conflict("closed", "Only an open post can be snoozed; this one is "
                                                   f"{'replied' if row['replied_at'] is not None else 'dismissed'}.")
+                if not row["clock"]:
+                    raise Conflict("no_clock", "This post has no response clock (the pack does not engage "
+                                                    "its intent): there is nothing to snooze.")
                 return "snoozed", {"snoozed_until": until, "notified": 0, "updated_at": now}
+        elif action == "escalate":
+            return self.escalate(item_id, _reason(body.get("reason")))
         else:
-            raise NotFound("not_found", f"Unknown action '{action[:40]}'; use replied, dismiss or snooze.")
+            raise NotFound("not_found", f"Unknown action '{action[:40]}'; use replied, dismiss, snooze or escalate.")
         result = self.store.change(item_id, decide)
         if result is None:
             raise NotFound("not_found", f"No queue item with id {item_id}.")
@@ -298,6 +354,52 @@ class QueueService:
         if self.scheduler and action == "snooze":
             self.scheduler.schedule_row(row)
         return self.publish_upsert(row)
+
+    def _decide_replied(self, body: dict[str, Any], now: float, agent: str) -> Any:
+        """The replied change: when (replied_at, default now) and what was sent (reply, optional).
+
+        Replied is final; the text may still arrive later (the extension marks the post, then sees the reply
+        go out), once: the first text kept is what was sent."""
+        at = body.get("replied_at")
+        replied_at = now
+        if at is not None:
+            parsed = sla.parse_instant(at) if isinstance(at, str) else None
+            if parsed is None:
+                raise Invalid("invalid_time", "'replied_at' must be an ISO-8601 time such as 2026-11-24T08:30:00Z.")
+            if parsed.timestamp() > now + 300:
+                raise Invalid("invalid_time", "'replied_at' is in the future.")
+            replied_at = parsed.timestamp()
+        reply = _reply_text(body.get("reply"))
+
+        def decide(row: Row) -> tuple[str, Row] | None:
+            if row["replied_at"] is not None:
+                if reply is None or row["reply"] is not None:
+                    return None
+                return "reply_recorded", {"reply": reply, "replied_by": row["replied_by"] or agent, "updated_at": now}
+            if replied_at < row["started_at"]:
+                raise Invalid("invalid_time", "'replied_at' is before the customer's post.")
+            return "replied", {"replied_at": replied_at, "snoozed_until": None, "reply": reply, "replied_by": agent,
+                               "updated_at": now}
+        return decide
+
+    def escalate(self, item_id: int, reason: str = "escalated by the agent") -> dict[str, Any]:
+        """Escalate a tracked post (supervisors are told: a `queue` event with change "escalated"); idempotent:
+        an item escalated before keeps its first time and reason. Returns the QueueItem."""
+        now, why = self.clock(), _reason(reason)
+
+        def decide(row: Row) -> tuple[str, Row] | None:
+            if row["escalated_at"] is not None:
+                return None
+            return "escalated", {"escalated_at": now, "escalation_reason": why, "updated_at": now}
+        result = self.store.change(item_id, decide)
+        if result is None:
+            raise NotFound("not_found", f"No queue item with id {item_id}.")
+        row, changed = result
+        if not changed:
+            return self.item_json(row)
+        item = self.publish_upsert(row)
+        self.publish({"type": "queue", "change": "escalated", "item": item, "reason": why})
+        return item
 
     @staticmethod
     def _snooze_until(body: dict[str, Any], now: float) -> float:
@@ -324,10 +426,13 @@ class QueueService:
             raise NotFound("not_found", f"No queue item with id {item_id}.")
         return self.item_json(row)
 
-    def listing(self, states: list[str] | None, platform: str | None, limit: int, offset: int) -> dict[str, Any]:
+    def listing(self, states: list[str] | None, platform: str | None, limit: int, offset: int,
+                escalated: bool | None = None) -> dict[str, Any]:
+        """One page of the queue, most urgent first (severity and urgency, then time left); `escalated` True or
+        False keeps only escalated or only not escalated items (the console's dashboard), None all."""
         now = self.clock()
         rows, total, counts = self.store.list(now, states, platform, limit, offset, with_counts=True,
-                                              columns=CLOCK_COLUMNS)
+                                              columns=CLOCK_COLUMNS, escalated=escalated)
         return {"items": self.page(rows, now), "total": total, "limit": limit,
                 "offset": offset, "counts": counts, "server_time": sla.iso(_dt(now))}
 
@@ -365,5 +470,3 @@ class QueueService:
             "overdue_now": self.store.overdue_now(now, platform),
             "server_time": sla.iso(_dt(now)),
         }
-
-

@@ -33,114 +33,32 @@ from pathlib import Path
 from typing import Any
 
 from server.core.vocab import ACTIVE_STATES, STATES
+from server.queue.migrations import LATEST, MIGRATIONS, NO_CLOCK_RANK, OPEN, TIMED, StoreError, migrate
 
-# Ordered migrations: (version, statements). Never edit a released one; append a new version instead.
-MIGRATIONS: list[tuple[int, list[str]]] = [
-    (1, [
-        """CREATE TABLE items (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            platform TEXT NOT NULL,
-            post_id TEXT NOT NULL,
-            url TEXT,
-            author_handle TEXT,
-            author_name TEXT,
-            text TEXT NOT NULL,
-            lang TEXT,
-            intent TEXT,
-            severity TEXT,
-            pack TEXT,
-            pack_version TEXT,
-            created_at REAL,
-            first_seen REAL NOT NULL,
-            started_at REAL NOT NULL,
-            target_minutes REAL NOT NULL,
-            due_soon_fraction REAL NOT NULL,
-            hours_json TEXT,
-            due_soon_at REAL NOT NULL,
-            deadline REAL NOT NULL,
-            kind TEXT NOT NULL DEFAULT 'first',
-            thread_key TEXT,
-            prev_id INTEGER REFERENCES items(id),
-            replied_at REAL,
-            dismissed_at REAL,
-            snoozed_until REAL,
-            notified INTEGER NOT NULL DEFAULT 0,
-            updated_at REAL NOT NULL,
-            UNIQUE (platform, post_id)
-        )""",
-        "CREATE INDEX items_open_deadline ON items(deadline) WHERE replied_at IS NULL AND dismissed_at IS NULL",
-        "CREATE INDEX items_deadline ON items(deadline)",
-        "CREATE INDEX items_thread ON items(thread_key, started_at)",
-        "CREATE INDEX items_started ON items(started_at)",
-    ]),
-    (2, [
-        """CREATE TABLE history (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            item_id INTEGER NOT NULL REFERENCES items(id),
-            at REAL NOT NULL,
-            event TEXT NOT NULL,
-            detail TEXT
-        )""",
-        "CREATE INDEX history_item ON history(item_id, id)",
-    ]),
-    (3, [
-        # Covers the per-state counts (the tray's badge) so they scan a narrow index, not the posts' text.
-        "CREATE INDEX items_state ON items(replied_at, dismissed_at, snoozed_until, deadline, due_soon_at, platform)",
-    ]),
-    (4, [
-        # The desk-wide badge counts as index range counts (see QueueStore._counts), not a CASE over every row.
-        "CREATE INDEX items_open_due_soon ON items(due_soon_at) WHERE replied_at IS NULL AND dismissed_at IS NULL",
-        "CREATE INDEX items_open_snoozed ON items(snoozed_until) "
-        "WHERE replied_at IS NULL AND dismissed_at IS NULL AND snoozed_until IS NOT NULL",
-    ]),
-]
-LATEST = MIGRATIONS[-1][0]
+__all__ = ["LATEST", "MIGRATIONS", "NO_CLOCK_RANK", "QueueStore", "StoreError", "connect", "migrate"]
 
-# The state of a row at :now, in SQL; `sla.state_at` is the same rule in Python (tests keep them in step).
+# The state of a row at :now, in SQL; `sla.state_at` is the same rule in Python (tests keep them in step), and an
+# item without a clock (a post the pack does not engage) is "no_reply" until it is replied or dismissed.
 STATE_SQL = """CASE
     WHEN replied_at IS NOT NULL THEN 'replied'
     WHEN dismissed_at IS NOT NULL THEN 'dismissed'
+    WHEN clock = 0 THEN 'no_reply'
     WHEN snoozed_until > :now THEN 'snoozed'
     WHEN deadline <= :now THEN 'overdue'
     WHEN due_soon_at <= :now THEN 'due_soon'
     ELSE 'waiting' END"""
-OPEN_SQL = "replied_at IS NULL AND dismissed_at IS NULL"
+OPEN_SQL = OPEN  # not replied, not dismissed
+TIMED_SQL = TIMED  # open and on a clock: exactly the active states
 ACTIVE = ACTIVE_STATES
 COLUMNS = ("platform", "post_id", "url", "author_handle", "author_name", "text", "lang", "intent", "severity",
            "pack", "pack_version", "created_at", "first_seen", "started_at", "target_minutes", "due_soon_fraction",
            "hours_json", "due_soon_at", "deadline", "kind", "thread_key", "prev_id", "replied_at", "dismissed_at",
-           "snoozed_until", "notified", "updated_at")
-
-
-class StoreError(RuntimeError):
-    """The database cannot be used (e.g. written by a newer version)."""
+           "snoozed_until", "notified", "updated_at", "clock", "rank", "urgent", "sarcasm", "escalated_at",
+           "escalation_reason", "reply", "replied_by")
+ORDER_SQL = "ORDER BY rank DESC, deadline, id"  # the queue's priority: severity and urgency, then time left
 
 
 Row = dict[str, Any]
-
-
-def migrate(conn: sqlite3.Connection, upto: int = LATEST) -> int:
-    """Bring the schema to version `upto` in one transaction; returns the version found before."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = conn.execute("SELECT version FROM schema_version").fetchone()
-        found = int(row[0]) if row else 0
-        if row is None:
-            conn.execute("INSERT INTO schema_version (version) VALUES (0)")
-        if found > LATEST:
-            raise StoreError(f"the queue database has schema version {found}, newer than this Reply Desk "
-                             f"understands ({LATEST}); upgrade Reply Desk or use another data folder")
-        for version, statements in MIGRATIONS:
-            if found < version <= upto:
-                for sql in statements:
-                    conn.execute(sql)
-                conn.execute("UPDATE schema_version SET version = ?", (version,))
-        conn.execute("COMMIT")
-        return found
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
@@ -262,6 +180,9 @@ class QueueStore:
             item_id = cur.lastrowid
             conn.execute("INSERT INTO history (item_id, at, event, detail) VALUES (?, ?, 'tracked', ?)",
                          (item_id, row["updated_at"], json.dumps({"kind": row.get("kind", "first")})))
+            if row.get("escalated_at") is not None:
+                conn.execute("INSERT INTO history (item_id, at, event, detail) VALUES (?, ?, 'escalated', ?)",
+                             (item_id, row["escalated_at"], json.dumps({"reason": row.get("escalation_reason")})))
             return dict(conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()), True
 
     def insert_many(self, rows: Sequence[Row]) -> int:
@@ -293,6 +214,10 @@ class QueueStore:
             if verdict is None:
                 return dict(found), False
             event, fields = verdict
+            if "updated_at" in fields and fields["updated_at"] <= found["updated_at"]:
+                # Every change makes a new version of the row (the service caches QueueItems per version), also
+                # when two changes share one clock reading.
+                fields = {**fields, "updated_at": found["updated_at"] + 1e-6}
             sets = ", ".join(f"{k} = ?" for k in fields)
             conn.execute(f"UPDATE items SET {sets} WHERE id = ?", [*fields.values(), item_id])
             conn.execute("INSERT INTO history (item_id, at, event, detail) VALUES (?, ?, ?, ?)",
@@ -341,42 +266,52 @@ class QueueStore:
                                  (platform, post_id)).fetchone()
             return dict(found) if found is not None else None
 
-    def _where(self, states: Sequence[str] | None, platform: str | None) -> tuple[str, dict[str, Any]]:
+    def _where(self, states: Sequence[str] | None, platform: str | None,
+               escalated: bool | None = None) -> tuple[str, dict[str, Any]]:
         clauses: list[str] = []
         params: dict[str, Any] = {}
         if states is not None and set(states) == set(ACTIVE):
-            clauses.append(OPEN_SQL)  # open is exactly the active states: the partial index answers alone
+            clauses.append(TIMED_SQL)  # open with a clock is exactly the active states: the partial index alone
         elif states is not None:
             if set(states) <= set(ACTIVE):
-                clauses.append(OPEN_SQL)  # lets SQLite use the partial index of open items
+                clauses.append(TIMED_SQL)  # lets SQLite use the partial index of timed open items
             names = [f":s{i}" for i in range(len(states))]
             clauses.append(f"({STATE_SQL}) IN ({', '.join(names)})")
             params.update({f"s{i}": s for i, s in enumerate(states)})
         if platform:
             clauses.append("platform = :platform")
             params["platform"] = platform
+        if escalated is not None:
+            clauses.append("escalated_at IS NOT NULL" if escalated else "escalated_at IS NULL")
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def list(self, now: float, states: Sequence[str] | None = None, platform: str | None = None,
              limit: int = 200, offset: int = 0, with_counts: bool = False,
-             columns: Sequence[str] | None = None) -> tuple[list[Row], int] | tuple[list[Row], int, dict[str, int]]:
-        """Items in the given states at `now`, by deadline (then id), one page, and how many match in all;
-        with_counts adds the per-state counts (and takes the total from them: one scan instead of two).
-        `columns` narrows the rows (id always included): reading every column of a page costs more than the
-        page's clock arithmetic, and callers that cache the rest need only the clock."""
-        where, params = self._where(states, platform)
+             columns: Sequence[str] | None = None,
+             escalated: bool | None = None) -> tuple[list[Row], int] | tuple[list[Row], int, dict[str, int]]:
+        """Items in the given states at `now`, most urgent first (severity and urgency, then deadline, then id),
+        one page, and how many match in all; with_counts adds the per-state counts (and takes the total from
+        them: one scan instead of two). `columns` narrows the rows (id always included): reading every column
+        of a page costs more than the page's clock arithmetic, and callers that cache the rest need only the
+        clock. `escalated` keeps only escalated (True) or not escalated (False) items."""
+        where, params = self._where(states, platform, escalated)
         params.update(now=now, limit=limit, offset=offset)
-        # Open items walk the partial deadline index in order and stop at the page's end: no sort of 10,000 rows.
-        index = "items_open_deadline" if OPEN_SQL in where else "items_deadline"
+        # Active items walk the partial priority index in order and stop at the page's end: no sort of 10,000 rows.
+        index = "items_timed_priority" if TIMED_SQL in where else "items_priority"
+        if escalated:
+            index = "items_escalated"  # few rows: found by their own index, then sorted
         with self._conn() as conn:
             wanted = "*" if columns is None else ", ".join(dict.fromkeys(("id", *columns)))
             rows = [dict(r) for r in conn.execute(
-                f"SELECT {wanted} FROM items INDEXED BY {index}{where} ORDER BY deadline, id "
+                f"SELECT {wanted} FROM items INDEXED BY {index}{where} {ORDER_SQL} "
                 "LIMIT :limit OFFSET :offset", params)]
             if with_counts:
                 counts = self._counts(conn, now, platform)
-                total = sum(counts.values()) if states is None else sum(counts[s] for s in states)
-                return rows, total, counts
+                if escalated is None:
+                    total = sum(counts.values()) if states is None else sum(counts[s] for s in states)
+                    return rows, total, counts
+                total = conn.execute(f"SELECT count(*) FROM items{where}", params).fetchone()[0]
+                return rows, int(total), counts
             total = conn.execute(f"SELECT count(*) FROM items{where}", params).fetchone()[0]
         return rows, int(total)
 
@@ -399,12 +334,12 @@ class QueueStore:
         def one(sql: str) -> int:
             return int(conn.execute(sql, {"now": now}).fetchone()[0])
 
-        n_open = one(f"SELECT count(*) FROM items INDEXED BY items_open_deadline WHERE {OPEN_SQL}")
-        late = one(f"SELECT count(*) FROM items INDEXED BY items_open_deadline WHERE {OPEN_SQL} AND deadline <= :now")
-        soon = one(f"SELECT count(*) FROM items INDEXED BY items_open_due_soon "
-                   f"WHERE {OPEN_SQL} AND due_soon_at <= :now")
-        snoozed = conn.execute(f"SELECT deadline, due_soon_at FROM items INDEXED BY items_open_snoozed "
-                               f"WHERE {OPEN_SQL} AND snoozed_until > :now", {"now": now}).fetchall()
+        n_open = one(f"SELECT count(*) FROM items INDEXED BY items_timed_deadline WHERE {TIMED_SQL}")
+        late = one(f"SELECT count(*) FROM items INDEXED BY items_timed_deadline WHERE {TIMED_SQL} AND deadline <= :now")
+        soon = one(f"SELECT count(*) FROM items INDEXED BY items_timed_due_soon "
+                   f"WHERE {TIMED_SQL} AND due_soon_at <= :now")
+        snoozed = conn.execute(f"SELECT deadline, due_soon_at FROM items INDEXED BY items_timed_snoozed "
+                               f"WHERE {TIMED_SQL} AND snoozed_until > :now", {"now": now}).fetchall()
         for deadline, due_soon_at in snoozed:
             if deadline <= now:
                 late -= 1
@@ -414,20 +349,23 @@ class QueueStore:
         out["overdue"] = late
         out["due_soon"] = soon - late
         out["waiting"] = n_open - len(snoozed) - soon
+        out["no_reply"] = one(f"SELECT count(*) FROM items INDEXED BY items_untimed WHERE {OPEN_SQL} AND clock = 0")
         out["replied"] = one("SELECT count(*) FROM items WHERE replied_at IS NOT NULL")
         out["dismissed"] = one("SELECT count(*) FROM items WHERE replied_at IS NULL AND dismissed_at IS NOT NULL")
         return out
 
     def open_items(self) -> list[Row]:
-        """Every open item's scheduling fields (the scheduler's start-up load)."""
+        """Every open item's scheduling fields (the scheduler's start-up load); items without a clock never
+        cross anything, so they are not scheduled."""
         with self._conn() as conn:
             return [dict(r) for r in conn.execute(
-                f"SELECT id, due_soon_at, deadline, snoozed_until, notified FROM items WHERE {OPEN_SQL}")]
+                f"SELECT id, due_soon_at, deadline, snoozed_until, notified, clock FROM items WHERE {TIMED_SQL}")]
 
     def started_between(self, since: float, until: float, platform: str | None = None) -> list[Row]:
-        """Items whose clock started in [since, until) (the stats' population)."""
+        """Items whose clock started in [since, until) (the stats' population): posts without a clock (not
+        engaged by the pack: abuse, spam, threats) are left out, they have no response time to count."""
         sql = ("SELECT id, platform, kind, started_at, deadline, replied_at, dismissed_at, hours_json FROM items "
-               "WHERE started_at >= ? AND started_at < ?")
+               "WHERE started_at >= ? AND started_at < ? AND clock = 1")
         args: list[Any] = [since, until]
         if platform:
             sql += " AND platform = ?"
@@ -436,7 +374,7 @@ class QueueStore:
             return [dict(r) for r in conn.execute(sql + " ORDER BY started_at", args)]
 
     def overdue_now(self, now: float, platform: str | None = None) -> int:
-        sql = (f"SELECT count(*) FROM items WHERE {OPEN_SQL} AND deadline <= ? "
+        sql = (f"SELECT count(*) FROM items WHERE {TIMED_SQL} AND deadline <= ? "
                "AND (snoozed_until IS NULL OR snoozed_until <= ?)")
         args: list[Any] = [now, now]
         if platform:
@@ -449,3 +387,33 @@ class QueueStore:
         with self._conn() as conn:
             return [dict(r) for r in conn.execute(
                 "SELECT at, event, detail FROM history WHERE item_id = ? ORDER BY id", (item_id,))]
+
+    def sent(self, pack: str | None = None, limit: int = 1000) -> list[Row]:
+        """Items with the text of the reply the team sent, newest reply first (the reply engine's memory)."""
+        sql = ("SELECT id, platform, pack, lang, text, intent, reply, replied_at FROM items INDEXED BY items_sent "
+               "WHERE reply IS NOT NULL")
+        args: list[Any] = []
+        if pack is not None:
+            sql += " AND pack = ?"
+            args.append(pack)
+        with self._conn() as conn:
+            return [dict(r) for r in conn.execute(sql + " ORDER BY replied_at DESC, id DESC LIMIT ?", [*args, limit])]
+
+    def thread(self, thread_key: str, limit: int, exclude_id: int | None = None) -> list[Row]:
+        """A customer's tracked posts (one thread key: platform and handle), newest first."""
+        with self._conn() as conn:
+            return [dict(r) for r in conn.execute(
+                "SELECT * FROM items WHERE thread_key = ? AND id IS NOT ? ORDER BY started_at DESC, id DESC LIMIT ?",
+                (thread_key, exclude_id, limit))]
+
+    def all_rows(self, batch: int = 1000) -> Iterator[Row]:
+        """Every item, oldest first, read in batches (the export): memory stays flat on a large desk."""
+        last = 0
+        while True:
+            with self._conn() as conn:
+                rows = [dict(r) for r in conn.execute("SELECT * FROM items WHERE id > ? ORDER BY id LIMIT ?",
+                                                      (last, batch))]
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1]["id"]

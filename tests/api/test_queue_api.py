@@ -277,7 +277,7 @@ def test_listing_sorted_filtered_and_paged(desk: Desk):
     got = desk.client.get("/api/queue").json
     assert [i["id"] for i in got["items"]] == [ids[42], ids[41], ids[40], fb]  # active, by deadline
     assert got["total"] == 4 and got["counts"] == {"waiting": 1, "due_soon": 1, "overdue": 1, "snoozed": 1,
-                                                   "replied": 1, "dismissed": 1}
+                                                   "no_reply": 0, "replied": 1, "dismissed": 1}
     deadlines = [i["deadline"] for i in got["items"]]
     assert deadlines == sorted(deadlines)
     assert [i["id"] for i in desk.client.get("/api/queue?state=overdue,due_soon").json["items"]] == [ids[42], ids[41]]

@@ -1,0 +1,138 @@
+"""The queue database's schema: an ordered list of migrations, applied in one transaction at open.
+
+Forward-only: a released migration is never edited, a new version is appended; an existing SQLite file upgrades
+in place (ALTER TABLE ... ADD COLUMN keeps every row), and a database written by a newer version is refused
+rather than misread. Kept apart from store.py so that the store's file stays about queries.
+"""
+from __future__ import annotations
+
+import sqlite3
+
+OPEN = "replied_at IS NULL AND dismissed_at IS NULL"
+TIMED = OPEN + " AND clock = 1"
+# policy.rank in SQL for rows tracked before version 5 (no urgency known): severity rank (low 0 .. critical 3)
+# times two; rows without a clock sort after every timed one.
+RANK_SQL = ("CASE severity WHEN 'critical' THEN 6 WHEN 'high' THEN 4 WHEN 'low' THEN 0 ELSE 2 END "
+            "+ CASE WHEN clock = 0 THEN -100 ELSE 0 END")
+NO_CLOCK_RANK = -100  # added to the rank of an item without a clock (state=all, closed lists)
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used (e.g. written by a newer version)."""
+
+
+# Ordered migrations: (version, statements). Never edit a released one; append a new version instead.
+MIGRATIONS: list[tuple[int, list[str]]] = [
+    (1, [
+        """CREATE TABLE items (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            platform TEXT NOT NULL,
+            post_id TEXT NOT NULL,
+            url TEXT,
+            author_handle TEXT,
+            author_name TEXT,
+            text TEXT NOT NULL,
+            lang TEXT,
+            intent TEXT,
+            severity TEXT,
+            pack TEXT,
+            pack_version TEXT,
+            created_at REAL,
+            first_seen REAL NOT NULL,
+            started_at REAL NOT NULL,
+            target_minutes REAL NOT NULL,
+            due_soon_fraction REAL NOT NULL,
+            hours_json TEXT,
+            due_soon_at REAL NOT NULL,
+            deadline REAL NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'first',
+            thread_key TEXT,
+            prev_id INTEGER REFERENCES items(id),
+            replied_at REAL,
+            dismissed_at REAL,
+            snoozed_until REAL,
+            notified INTEGER NOT NULL DEFAULT 0,
+            updated_at REAL NOT NULL,
+            UNIQUE (platform, post_id)
+        )""",
+        "CREATE INDEX items_open_deadline ON items(deadline) WHERE replied_at IS NULL AND dismissed_at IS NULL",
+        "CREATE INDEX items_deadline ON items(deadline)",
+        "CREATE INDEX items_thread ON items(thread_key, started_at)",
+        "CREATE INDEX items_started ON items(started_at)",
+    ]),
+    (2, [
+        """CREATE TABLE history (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            at REAL NOT NULL,
+            event TEXT NOT NULL,
+            detail TEXT
+        )""",
+        "CREATE INDEX history_item ON history(item_id, id)",
+    ]),
+    (3, [
+        # Covers the per-state counts (the tray's badge) so they scan a narrow index, not the posts' text.
+        "CREATE INDEX items_state ON items(replied_at, dismissed_at, snoozed_until, deadline, due_soon_at, platform)",
+    ]),
+    (4, [
+        # The desk-wide badge counts as index range counts (see QueueStore._counts), not a CASE over every row.
+        "CREATE INDEX items_open_due_soon ON items(due_soon_at) WHERE replied_at IS NULL AND dismissed_at IS NULL",
+        "CREATE INDEX items_open_snoozed ON items(snoozed_until) "
+        "WHERE replied_at IS NULL AND dismissed_at IS NULL AND snoozed_until IS NOT NULL",
+    ]),
+    (5, [
+        # Issues 13 and 14: triage drives the queue (a post the pack does not engage has no clock; priority is
+        # severity and urgency, then time left), escalation, and the text of the reply the agent sent.
+        "ALTER TABLE items ADD COLUMN clock INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE items ADD COLUMN rank INTEGER NOT NULL DEFAULT 2",
+        "ALTER TABLE items ADD COLUMN urgent INTEGER",
+        "ALTER TABLE items ADD COLUMN sarcasm INTEGER",
+        "ALTER TABLE items ADD COLUMN escalated_at REAL",
+        "ALTER TABLE items ADD COLUMN escalation_reason TEXT",
+        "ALTER TABLE items ADD COLUMN reply TEXT",
+        "ALTER TABLE items ADD COLUMN replied_by TEXT",
+        # Rows tracked before: abuse and spam were never engaged by default (the playbook's rule), so they
+        # leave the clock too; the rest get the rank of their severity (no urgency was known).
+        "UPDATE items SET clock = 0 WHERE intent IN ('abuse', 'spam')",
+        f"UPDATE items SET rank = {RANK_SQL}",
+        # The open-item indexes now cover the items with a clock only; the listing walks the priority order.
+        "DROP INDEX items_open_deadline",
+        "DROP INDEX items_open_due_soon",
+        "DROP INDEX items_open_snoozed",
+        "DROP INDEX items_deadline",
+        f"CREATE INDEX items_timed_priority ON items(rank DESC, deadline, id) WHERE {TIMED}",
+        f"CREATE INDEX items_timed_deadline ON items(deadline) WHERE {TIMED}",
+        f"CREATE INDEX items_timed_due_soon ON items(due_soon_at) WHERE {TIMED}",
+        f"CREATE INDEX items_timed_snoozed ON items(snoozed_until) WHERE {TIMED} AND snoozed_until IS NOT NULL",
+        f"CREATE INDEX items_untimed ON items(id) WHERE {OPEN} AND clock = 0",
+        "CREATE INDEX items_priority ON items(rank DESC, deadline, id)",
+        "CREATE INDEX items_escalated ON items(escalated_at) WHERE escalated_at IS NOT NULL",
+        "CREATE INDEX items_sent ON items(replied_at) WHERE reply IS NOT NULL",
+    ]),
+]
+LATEST = MIGRATIONS[-1][0]
+
+
+
+def migrate(conn: sqlite3.Connection, upto: int = LATEST) -> int:
+    """Bring the schema to version `upto` in one transaction; returns the version found before."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = conn.execute("SELECT version FROM schema_version").fetchone()
+        found = int(row[0]) if row else 0
+        if row is None:
+            conn.execute("INSERT INTO schema_version (version) VALUES (0)")
+        if found > LATEST:
+            raise StoreError(f"the queue database has schema version {found}, newer than this Reply Desk "
+                             f"understands ({LATEST}); upgrade Reply Desk or use another data folder")
+        for version, statements in MIGRATIONS:
+            if found < version <= upto:
+                for sql in statements:
+                    conn.execute(sql)
+                conn.execute("UPDATE schema_version SET version = ?", (version,))
+        conn.execute("COMMIT")
+        return found
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -38,7 +38,9 @@ def drafts() -> list[tuple[str, str, dict[str, Any]]]:
         prompt = LABELLED["system_prompt"] if item.get("system_prompt") else None
         ctx = item.get("context") or {}
         analysis = {k: ctx.get(k) for k in ("intent", "severity", "sentiment", "name", "handle")} if ctx else None
-        out.append((item["text"], item["platform"], {"pack": pack, "analysis": analysis, "system_prompt": prompt}))
+        post = {"platform": item["platform"], "text": ctx["post"]} if ctx.get("post") else None  # issue 14 items
+        out.append((item["text"], item["platform"], {"pack": pack, "analysis": analysis, "post": post,
+                                                     "system_prompt": prompt}))
         out.append((item["text"], item["platform"], {"pack": pack, "analysis": CONTEXT, "post": POST}))
     return out
 

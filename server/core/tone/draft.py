@@ -145,6 +145,9 @@ class Draft:
         self.pack: PackView = pack_view(pack)
         self.channel: Channel = self.pack.channel(platform)
         self.customer = Customer.of(post, analysis)
+        # The post and its analysis as given, for the rules that judge a draft against its post (rules/context.py).
+        self.post: dict[str, Any] = post if isinstance(post, dict) else {}
+        self.analysis: dict[str, Any] = analysis if isinstance(analysis, dict) else {}
         self.system_prompt = system_prompt
 
     # --- structure ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ decides the order of findings that share a span (findings are sorted by span):
   an answer or next step rather than a deflection).
 - `signature`: the agent's sign-off.
 - `privacy`: asking for or showing private data.
+- `context`: the draft against its post (thanks to a complaint, asks for what was given, deadlines, claims).
 - `channel`: length, reading grade, links, emoji.
 - `prompt_leak`: the LLM's system prompt repeated.
 - `score`: rules that need the score (run last, by phase).
@@ -21,7 +22,7 @@ from importlib import import_module
 
 # The run order, as data rather than import statements (an import sorter must not be able to reorder rules).
 MODULES: tuple[str, ...] = ("pack_phrases", "hostile", "shouting", "sentiment", "empathy", "personal", "usefulness",
-                            "signature", "privacy", "channel", "prompt_leak", "score")
+                            "signature", "privacy", "context", "channel", "prompt_leak", "score")
 
 for _module in MODULES:
     import_module(f"{__name__}.{_module}")

@@ -27,6 +27,21 @@ def _dm_phrase(d: Draft) -> str:
     return d.channel.dm_phrase or ("send us a DM" if d.platform == "x" else "send us a private message")
 
 
+# "Please delete this post, as it shows your card details": asking to remove what the customer exposed is the
+# right reply, not a request for it.
+REMOVAL_RE = re.compile(r"\b(?:delete|remove|take down|hide|edit|borra|elimina|supprime[zr]?|retire[zr]?)\b"
+                        r"[^.?!]{0,60}?\b(?:post|tweet|comment|message|reply|publicación|mensaje|commentaire)\b",
+                        re.I)
+SHOWS_RE = re.compile(r"\b(?:shows?|showing|contains?|includes?|has|with|reveals?|muestra|contiene|montre|contient)\b"
+                      r"[^.?!]{0,40}$", re.I)
+
+
+def _shown(sent: str, at: int) -> bool:
+    """Whether the item at `at` is what a removal request says the post shows (not something asked for)."""
+    removal = REMOVAL_RE.search(sent, 0, at)
+    return removal is not None and SHOWS_RE.search(sent, removal.end(), at) is not None
+
+
 def _asks(sent: str) -> list[tuple[str, re.Match[str], re.Match[str]]]:
     """(kind, the ask, the item asked for) in one sentence: "secret" anywhere, "personal" only in public.
 
@@ -44,7 +59,7 @@ def _asks(sent: str) -> list[tuple[str, re.Match[str], re.Match[str]]]:
             for m in item_re.finditer(sent, ask.end(), window_end):
                 if m.start() in seen or not OWNER_RE.search(sent, ask.start(), m.start()):
                     continue
-                if NEGATION_RE.search(sent, 0, m.start()):
+                if NEGATION_RE.search(sent, 0, m.start()) or _shown(sent, m.start()):
                     continue
                 if kind == "personal" and SECRET_RE.match(sent, m.start()):
                     continue

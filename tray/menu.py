@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from tray.state import QueueState, time_text
+from tray.state import QueueState, clock_text
 
 #: Posts listed in the menu; the rest are one line away on the supervisor page (a 500-line menu helps nobody).
 MENU_LIMIT = 15
@@ -30,12 +30,14 @@ class Entry:
 SEPARATOR = Entry("", separator=True)
 
 
-def post_line(customer: str, platform: str, intent: str, seconds: float, state: str) -> str:
-    """'Kate Mink · X · complaint · 12m left' / '… · overdue 12m' / '… · snoozed, 14m left'."""
-    when = time_text(seconds, state)
+def post_line(customer: str, platform: str, intent: str, seconds: float, state: str, escalated: bool = False) -> str:
+    """'Kate Mink · X · complaint · 12m left (wall clock)' / '… · overdue 12m (wall clock)' / '… · snoozed, 14m
+    left (wall clock)': the tray counts wall-clock time (the console shows business time where it applies)."""
+    when = clock_text(seconds, state)
     if state == "snoozed":
         when = f"snoozed, {when}"
-    return f"{customer} · {platform} · {intent} · {when}"
+    mark = "escalated · " if escalated else ""
+    return f"{customer} · {platform} · {intent} · {mark}{when}"
 
 
 def build_menu(state: QueueState, now: float, paused_until: float = 0.0, limit: int = MENU_LIMIT) -> tuple[Entry, ...]:
@@ -56,7 +58,7 @@ def build_menu(state: QueueState, now: float, paused_until: float = 0.0, limit: 
     for item in items[:limit]:
         secs = state.seconds_left(item, now)
         entries.append(Entry(
-            post_line(item.customer, item.platform_name, item.intent, secs, item.state),
+            post_line(item.customer, item.platform_name, item.intent, secs, item.state, item.escalated),
             children=(
                 Entry("Open post", ("open", item.id), default=True, enabled=bool(item.url)),
                 Entry("Mark replied", ("replied", item.id)),

@@ -5,7 +5,9 @@ Rules the policy keeps, so the agent is alerted without being flooded:
 - a level already notified is never notified again, also not after a reconnect's fresh snapshot;
 - what piles up at once (a snapshot after a reconnect, several posts crossing in the same moment) becomes at most
   ONE summary notification;
-- while paused, crossings are remembered as seen and dropped, not delivered later in a burst.
+- while paused, crossings are remembered as seen and dropped, not delivered later in a burst;
+- an escalated post (legal_safety, or escalated by someone) gets one notice of its own, once, also while paused
+  (an escalation is a promise to act, not a reminder), and is never folded into a summary.
 """
 from __future__ import annotations
 
@@ -20,16 +22,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tray.state import Crossing, Item, QueueState, time_text
+from tray.state import Crossing, Item, QueueState, clock_text
 
 LEVELS = ("due_soon", "overdue")
+ESCALATED = "escalated"
 
 
 @dataclass(frozen=True)
 class Notification:
     title: str
     message: str
-    level: str  # "due_soon" | "overdue" | "summary"
+    level: str  # "due_soon" | "overdue" | "summary" | "escalated"
     ids: tuple[str, ...]
 
 
@@ -39,6 +42,7 @@ class NotifyPolicy:
 
     notified: dict[str, set[str]] = field(default_factory=dict)
     paused_until: float = 0.0
+    escalated: set[str] = field(default_factory=set)  # kept for the tray's life: a notice once per post
 
     def pause(self, minutes: float, now: float) -> None:
         self.paused_until = now + minutes * 60
@@ -79,15 +83,35 @@ class NotifyPolicy:
                 self.notified[pid].discard("overdue")
 
     def decide(self, crossings: Iterable[Crossing], state: QueueState, now: float) -> list[Notification]:
-        """Notifications for a batch of crossings that arrived together (empty while paused)."""
+        """Notifications for a batch of crossings that arrived together: one per newly escalated post, and one
+        for the due soon / overdue crossings (none of those while paused)."""
+        crossings = list(crossings)
+        notes = [escalation_notice(item, state) for item in self.fresh_escalations(crossings)]
         fresh = self.fresh(crossings)
-        if not fresh or self.paused(now):
-            return []
-        return [compose(fresh, state, now)]
+        if fresh and not self.paused(now):
+            notes.append(compose(fresh, state, now))
+        return notes
+
+    def fresh_escalations(self, crossings: Iterable[Crossing]) -> list[Item]:
+        """Escalated posts not noticed before, marked as noticed now (one per post, whatever else happens)."""
+        out: list[Item] = []
+        for c in crossings:
+            if c.level == ESCALATED and c.item.id not in self.escalated:
+                self.escalated.add(c.item.id)
+                out.append(c.item)
+        return out
+
+
+def escalation_notice(item: Item, state: QueueState) -> Notification:
+    """'Escalated: Kate Mink' / 'Kate Mink on X (legal_safety) was escalated to the supervisors.'"""
+    item = state.items.get(item.id, item)
+    return Notification(f"Escalated: {item.customer}",
+                        f"{item.customer} on {item.platform_name} ({item.intent}) was escalated to the supervisors.",
+                        ESCALATED, (item.id,))
 
 
 def _line(item: Item, state: QueueState, now: float) -> str:
-    when = time_text(state.seconds_left(item, now), item.state)
+    when = clock_text(state.seconds_left(item, now), item.state)
     return f"{item.customer} on {item.platform_name} ({item.intent}): {when}"
 
 
@@ -142,7 +166,7 @@ class Notifier:
             if backend == "pystray":
                 self.icon.notify(note.message, note.title)
             elif backend == "notify-send":
-                urgency = "critical" if note.level in ("overdue", "summary") else "normal"
+                urgency = "critical" if note.level in ("overdue", "summary", ESCALATED) else "normal"
                 self._runner([self.notify_send, "--app-name=Reply Desk", f"--urgency={urgency}", note.title,
                               note.message])
             else:

@@ -2,6 +2,11 @@
 
 The server owns the states (waiting, due soon, overdue): the tray never promotes a post by itself, it only counts
 the minutes down locally from each deadline between events, so the icon stays current without polling.
+
+Order (the server's, docs/DESIGN.md): severity and urgency first, then time left, so a thank-you note never
+outranks a stranded passenger. Posts the pack does not engage (abuse, spam, threats: `clock: false`, state
+"no_reply") have no deadline and are never shown as waiting or overdue. Times are wall-clock time (what the
+customer waits), labelled so: the console shows business time beside it where business hours apply.
 """
 from __future__ import annotations
 
@@ -17,6 +22,10 @@ URGENT_STATES = ("waiting", "due_soon", "overdue")
 #: How urgent each state is; the icon takes its color from the most urgent post.
 LEVEL_RANK = {"snoozed": 0, "waiting": 1, "due_soon": 2, "overdue": 3}
 PLATFORM_NAMES = {"x": "X", "facebook": "Facebook"}
+#: The server's priority when an older server sends none: severity rank x 2 (+1 when urgent), as server.queue.policy.
+SEVERITY_RANK = {"low": 0, "normal": 1, "high": 2, "critical": 3}
+#: Said after every time the tray shows: it counts wall-clock time, not business time.
+WALL_CLOCK = " (wall clock)"
 
 
 def parse_time(value: Any) -> float | None:
@@ -44,6 +53,8 @@ class Item:
     severity: str
     deadline: float  # epoch seconds, on the server's clock
     state: str
+    priority: int = 2  # higher first: severity and urgency (the server's `priority`)
+    escalated: bool = False
 
     @classmethod
     def from_json(cls, data: Any) -> Item | None:
@@ -52,14 +63,18 @@ class Item:
             return None
         deadline = parse_time(data.get("deadline"))
         state = data.get("state")
-        if deadline is None or not isinstance(state, str):
-            return None
+        if deadline is None or not isinstance(state, str) or data.get("clock") is False:
+            return None  # no clock (a post the pack does not engage): nothing to count down
         author = data.get("author") if isinstance(data.get("author"), dict) else {}
         customer = data.get("customer") or author.get("name") or (
             f"@{author['handle']}" if author.get("handle") else "") or "someone"
+        severity = str(data.get("severity") or "normal")
+        priority = data.get("priority")
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            priority = SEVERITY_RANK.get(severity, 1) * 2 + (1 if data.get("urgent") is True else 0)
         return cls(id=str(data["id"]), platform=str(data.get("platform") or ""), url=str(data.get("url") or ""),
-                   customer=str(customer), intent=str(data.get("intent") or "post"),
-                   severity=str(data.get("severity") or "normal"), deadline=deadline, state=state)
+                   customer=str(customer), intent=str(data.get("intent") or "post"), severity=severity,
+                   deadline=deadline, state=state, priority=priority, escalated=data.get("escalated") is True)
 
     @property
     def platform_name(self) -> str:
@@ -71,7 +86,7 @@ class Crossing:
     """A post that the server says just became due soon or overdue."""
 
     item: Item
-    level: str  # "due_soon" | "overdue"
+    level: str  # "due_soon" | "overdue" | "escalated"
 
 
 @dataclass
@@ -103,6 +118,10 @@ class QueueState:
                 return self.replace(event["items"], now, event.get("server_time"))
             if change == "upsert":
                 return self._upsert(event.get("item"))
+            if change == "escalated":
+                self._upsert(event.get("item"))
+                item = Item.from_json(event.get("item"))
+                return [Crossing(self.items.get(item.id, item), "escalated")] if item is not None else []
             if change == "remove" and event.get("id") is not None:
                 if self.items.pop(str(event["id"]), None) is not None:
                     self.version += 1
@@ -125,7 +144,8 @@ class QueueState:
             skew = server_now - now
             self.clock_offset = skew if abs(skew) > 2.0 else 0.0
         self.version += 1
-        return [Crossing(i, i.state) for i in self.items.values() if i.state in ("due_soon", "overdue")]
+        late = [Crossing(i, i.state) for i in self.items.values() if i.state in ("due_soon", "overdue")]
+        return late + [Crossing(i, "escalated") for i in self.items.values() if i.escalated]
 
     def _upsert(self, raw: Any) -> list[Crossing]:
         item = Item.from_json(raw)
@@ -146,11 +166,16 @@ class QueueState:
         return []
 
     def sorted_items(self) -> list[Item]:
-        """Tracked posts by deadline (the order of the menu)."""
-        return sorted(self.items.values(), key=lambda i: (i.deadline, i.id))
+        """Tracked posts most urgent first: priority (severity, urgency), then deadline (the order of the menu)."""
+        return sorted(self.items.values(), key=priority_key)
 
     def seconds_left(self, item: Item, now: float) -> float:
         return item.deadline - (now + self.clock_offset)
+
+
+def priority_key(item: Item) -> tuple[int, float, str]:
+    """The queue's order: severity and urgency first, then time left (the deadline), then id."""
+    return -item.priority, item.deadline, item.id
 
 
 def minutes_left(seconds: float) -> int:
@@ -167,6 +192,11 @@ def time_text(seconds: float, state: str | None = None) -> str:
     if seconds <= 0.5:
         return "due now"
     return f"{_hm(minutes_left(seconds))} left"
+
+
+def clock_text(seconds: float, state: str | None = None) -> str:
+    """time_text labelled as wall clock: 'overdue 9d 4h (wall clock)' (menu, tooltip and notifications)."""
+    return time_text(seconds, state) + WALL_CLOCK
 
 
 def _hm(minutes: int) -> str:
@@ -189,11 +219,11 @@ class IconState:
 
 
 def most_urgent(state: QueueState) -> Item | None:
-    """The post to show: the highest state (overdue > due soon > waiting), then the earliest deadline."""
+    """The post to show: the queue's first waiting post (severity and urgency, then the earliest deadline)."""
     urgent = [i for i in state.items.values() if i.state in URGENT_STATES]
     if not urgent:
         return None
-    return min(urgent, key=lambda i: (-LEVEL_RANK[i.state], i.deadline, i.id))
+    return min(urgent, key=priority_key)
 
 
 def icon_state(state: QueueState, now: float) -> IconState:
@@ -211,9 +241,12 @@ def icon_state(state: QueueState, now: float) -> IconState:
     secs = state.seconds_left(top, now)
     posts = "post" if count == 1 else "posts"
     words = {"overdue": "is overdue", "due_soon": "is due soon", "waiting": "is next"}[top.state]
-    when = time_text(secs, top.state)
+    when = clock_text(secs, top.state)
+    late = sum(1 for i in state.items.values() if i.state == "overdue")
+    others = late - (top.state == "overdue")
+    also = f" {others} other{'s' if others != 1 else ''} overdue." if others > 0 else ""
     tooltip = (f"Reply Desk: {count} {posts} waiting. {top.customer} on {top.platform_name} ({top.intent}) "
-               f"{words}: {when}.")
+               f"{words}: {when}.{also}")
     return IconState(top.state, minutes_left(secs), count, tooltip)
 
 

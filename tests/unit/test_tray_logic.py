@@ -169,8 +169,8 @@ def test_menu_lists_posts_by_deadline_with_actions():
                    qitem(2, "overdue", -12 * 60 - 10, name="Bob Stone"))
     menu = build_menu(st, T0)
     posts = [e for e in menu if e.children and e.children[0].text == "Open post"]
-    assert [p.text for p in posts] == ["Bob Stone · X · complaint · overdue 12m",
-                                       "Ann Lee · Facebook · question · 30m left"]
+    assert [p.text for p in posts] == ["Bob Stone · X · complaint · overdue 12m (wall clock)",
+                                       "Ann Lee · Facebook · question · 30m left (wall clock)"]
     assert [c.text for c in posts[0].children] == ["Open post", "Mark replied", "Snooze 15 min", "Dismiss"]
     assert [c.action for c in posts[0].children] == [("open", "2"), ("replied", "2"), ("snooze", "2", 15),
                                                     ("dismiss", "2")]
@@ -260,7 +260,7 @@ def test_notifier_uses_notify_send_without_pystray_support_and_logs(tmp_path):
 
     icon = Icon()
     Notifier(icon=icon, log_path="").send(note)
-    assert icon.sent == [("Overdue: Kate Mink", "Kate Mink on X (complaint): overdue 1m")]
+    assert icon.sent == [("Overdue: Kate Mink", "Kate Mink on X (complaint): overdue 1m (wall clock)")]
 
 
 # --- the app's glue with pystray's dummy backend -------------------------------------------------------------
@@ -303,3 +303,75 @@ def test_app_draws_menu_and_dispatches_with_the_dummy_backend(tmp_path, monkeypa
     app.dispatch(("pause", 15))
     assert app.policy.paused_until > 0
     assert os.environ["PYSTRAY_BACKEND"] == "dummy"
+
+
+# --- triage-driven order, wall-clock labels, escalation, posts without a clock (issues 13 and 14) --------------
+def ranked(id_: int, severity: str, left: float, state: str = "waiting", urgent: bool | None = None,
+           priority: int | None = None, **kw) -> dict:
+    item = {**qitem(id_, state, left, **kw), "severity": severity}
+    if urgent is not None:
+        item["urgent"] = urgent
+    if priority is not None:
+        item["priority"] = priority
+    return item
+
+
+def test_order_is_severity_and_urgency_then_time_left():
+    thanks = ranked(1, "low", -600, "overdue", name="Thankful", intent="praise")
+    stranded = ranked(2, "high", 3000, urgent=True, name="Stranded")
+    high = ranked(3, "high", 200, "due_soon", name="High")
+    critical = ranked(4, "critical", 4000, name="Critical")
+    st = connected(thanks, stranded, high, critical)
+    assert [i.customer for i in st.sorted_items()] == ["Critical", "Stranded", "High", "Thankful"]
+    shown = icon_state(st, T0)
+    assert "Critical" in shown.tooltip and shown.level == "waiting" and shown.minutes == 67
+    assert "1 other overdue" in shown.tooltip  # the thank-you note is late, and still not first
+    menu = build_menu(st, T0)
+    assert [e.text.split(" · ")[0] for e in menu if " · " in e.text] == ["Critical", "Stranded", "High", "Thankful"]
+    # The server's own priority wins over the tray's fallback from severity.
+    st2 = connected(ranked(1, "low", 100, priority=7, name="Raised"), ranked(2, "critical", 50, name="Crit"))
+    assert [i.customer for i in st2.sorted_items()] == ["Raised", "Crit"]
+
+
+def test_every_time_shown_says_wall_clock():
+    st = connected(qitem(1, "overdue", -(9 * 86400 + 4 * 3600 + 30)), qitem(2, left=1800, name="Ann Lee"))
+    shown = icon_state(st, T0)
+    assert "overdue 9d 4h (wall clock)" in shown.tooltip
+    lines = [e.text for e in build_menu(st, T0) if " · " in e.text]
+    assert lines == ["Kate Mink · X · complaint · overdue 9d 4h (wall clock)",
+                     "Ann Lee · X · complaint · 30m left (wall clock)"]
+    pol = NotifyPolicy()
+    notes = pol.decide(st.apply({"type": "due_soon", "item": qitem(2, "due_soon", 300, name="Ann Lee")}, T0),
+                       st, T0)
+    assert notes and notes[0].message.endswith("5m left (wall clock)")
+
+
+def test_posts_without_a_clock_are_never_waiting_or_overdue():
+    no_clock = {**qitem(5, "no_reply", 0, intent="abuse"), "clock": False, "deadline": None}
+    st = connected(qitem(1), no_clock, {**qitem(6, "no_reply", -900, intent="spam"), "clock": False})
+    assert list(st.items) == ["1"]
+    assert st.apply({"type": "queue", "change": "upsert", "item": no_clock}, T0) == []
+    assert st.apply({"type": "overdue", "item": {**qitem(6, "overdue", -900), "clock": False}}, T0) == []
+    shown = icon_state(st, T0)
+    assert shown.count == 1 and "overdue" not in shown.tooltip
+    assert NotifyPolicy().decide(st.apply(snapshot(no_clock), T0), st, T0) == []
+
+
+def test_an_escalated_post_gets_one_notice_even_while_paused():
+    st = connected(qitem(1))
+    pol = NotifyPolicy()
+    pol.pause(60, T0)
+    item = {**qitem(2, intent="legal_safety", name="Ann Lee"), "escalated": True}
+    crossings = st.apply({"type": "queue", "change": "upsert", "item": item}, T0)
+    crossings += st.apply({"type": "queue", "change": "escalated", "item": item, "reason": "legal_safety"}, T0)
+    notes = pol.decide(crossings, st, T0)
+    assert [(n.level, n.title) for n in notes] == [("escalated", "Escalated: Ann Lee")]
+    assert "legal_safety" in notes[0].message and notes[0].ids == ("2",)
+    again = st.apply({"type": "queue", "change": "escalated", "item": item}, T0)
+    assert pol.decide(again, st, T0) == []
+    assert pol.decide(st.apply(snapshot(qitem(1), item), T0), st, T0) == []  # a reconnect's snapshot: not again
+    assert "escalated · " in find(build_menu(st, T0), "Ann Lee").text
+    # A snapshot naming an escalated post the tray has not noticed yet (it started later): one notice.
+    st2, pol2 = QueueState(), NotifyPolicy()
+    st2.set_connected(True)
+    assert [n.level for n in pol2.decide(st2.apply(snapshot(qitem(1), item), T0), st2, T0)] == ["escalated"]

@@ -1,7 +1,10 @@
 // The "Suggest reply" control Reply Desk adds to each post's action bar, in an open shadow root so the site's
 // CSS cannot break it.
 import { ICONS } from "./panel.js";
+import { setControlState, STATE_TEXT } from "./state.js";
 import { applyStyles, CONTROL_CSS } from "./styles.js";
+
+export { setControlState, STATE_TEXT };
 
 /** Add the control to the post (once). Returns the host element. */
 export function addControl(adapter, el, onOpen) {
@@ -11,7 +14,7 @@ export function addControl(adapter, el, onOpen) {
   host.setAttribute("data-replydesk-control", "");
   const root = host.attachShadow({ mode: "open" });
   applyStyles(root, CONTROL_CSS);
-  root.innerHTML = `<button type="button" aria-label="Suggest reply" aria-expanded="false" title="Suggest reply (Alt+Shift+R)">${ICONS.spark}<span>Suggest reply</span><span class="dot" aria-hidden="true"></span></button>`;
+  root.innerHTML = `<button type="button" aria-label="Suggest reply" aria-expanded="false" title="Suggest reply (Alt+Shift+R)">${ICONS.spark}<span>Suggest reply</span><span class="dot" aria-hidden="true"></span><span class="state" hidden></span></button>`;
   const button = root.querySelector("button");
   button.addEventListener("click", (ev) => {
     ev.preventDefault();

@@ -4,6 +4,7 @@
 // reply box. Every listener the panel adds is tied to its AbortController: closing the panel removes them all.
 import { codePointToUtf16, countFor } from "../lib/count.js";
 import { call, onBroadcast, stream } from "./bridge.js";
+import { setControlState } from "./state.js";
 import { insertReply, watchSend } from "./insert.js";
 import { applyStyles, PANEL_CSS } from "./styles.js";
 
@@ -569,6 +570,5 @@ class Panel {
 
 /** Reflect a post's queue state on its "Suggest reply" control (a small colored dot). */
 export function markControl(el, state) {
-  const host = el.querySelector("replydesk-control");
-  if (host) host.setAttribute("data-state", state);
+  setControlState(el.querySelector("replydesk-control"), state);
 }

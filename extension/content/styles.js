@@ -31,7 +31,12 @@ export const CONTROL_CSS = `${TOKENS}
   :host([data-state="waiting"]) .dot { background: #10b981; }
   :host([data-state="due_soon"]) .dot { background: #f59e0b; }
   :host([data-state="overdue"]) .dot { background: #ef4444; }
-  :host([data-state="replied"]) .dot { background: #94a3b8; }
+  :host([data-state="replied"]) .dot, :host([data-state="dismissed"]) .dot, :host([data-state="closed"]) .dot { background: #94a3b8; }
+  :host([data-state="snoozed"]) .dot { background: #6366f1; }
+  .state { font-weight: 600; font-size: 12px; color: var(--rd-muted); }
+  .state[hidden] { display: none; }
+  :host([data-state="due_soon"]) .state { color: #b45309; }
+  :host([data-state="overdue"]) .state { color: #b91c1c; }
 `;
 
 export const PANEL_CSS = `${TOKENS}

@@ -8,6 +8,9 @@ export const DEFAULTS = Object.freeze({
   pack: "",
   // Watch the brand's notifications / mentions / search (X) and page (Facebook), and the /demo page.
   monitor: { x: true, facebook: true, demo: true },
+  // How the site adapters read pages: the site's own selectors (fast) and the structural fallback. Both on; the
+  // tests turn the fast path off to prove the fallback alone reads every saved page.
+  adapters: { fast: true, structural: true },
 });
 
 /** Settings with defaults filled in; `monitor` is merged key by key so new sites default to on. */
@@ -15,6 +18,7 @@ export async function loadSettings() {
   const stored = await ext.storage.local.get(null);
   const out = { ...DEFAULTS, ...stored };
   out.monitor = { ...DEFAULTS.monitor, ...(stored.monitor || {}) };
+  out.adapters = { ...DEFAULTS.adapters, ...(stored.adapters || {}) };
   out.serverUrl = normaliseServerUrl(out.serverUrl) || DEFAULTS.serverUrl;
   return out;
 }

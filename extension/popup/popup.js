@@ -54,6 +54,74 @@ function render() {
   }
 }
 
+// ---------------------------------------------------------------- the tab's health line and "Report this page"
+
+/** The tab the popup is about: the active one, or `?tab=<id>` (an options link, the tests). */
+async function targetTab() {
+  const id = Number(new URLSearchParams(location.search).get("tab"));
+  if (Number.isInteger(id) && id > 0) return id;
+  const [tab] = await ext.tabs.query({ active: true, currentWindow: true });
+  return tab ? tab.id : null;
+}
+
+async function askTab(type) {
+  const tab = await targetTab();
+  if (tab === null) return null;
+  try {
+    return await ext.tabs.sendMessage(tab, { type });
+  } catch {
+    return null; // no Reply Desk content script on that page
+  }
+}
+
+/** "12 posts found · 11 read · 1 could not be read": the agent sees when a page is not fully understood. */
+export function healthText(h) {
+  if (!h) return "Reply Desk does not read this page.";
+  const posts = (n) => `${n} post${n === 1 ? "" : "s"}`;
+  const parts = [`${posts(h.found)} found`, `${h.read} read`, `${h.unreadable} could not be read`];
+  if (h.brand) parts.push(`${h.brand} the brand's own`);
+  return parts.join(" · ");
+}
+
+async function showHealth() {
+  const h = await askTab("health");
+  const box = $("health");
+  $("health-line").textContent = healthText(h);
+  box.dataset.state = h && h.unreadable ? "bad" : "ok";
+  for (const [k, v] of Object.entries(h || {})) if (typeof v === "number") box.dataset[k] = String(v);
+  $("report").hidden = !h;
+}
+
+function download(name, text) {
+  const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+/** Save the page's anonymised skeleton: kept in storage (the last five) and downloaded as a JSON file. */
+async function reportPage() {
+  const report = await askTab("report");
+  const note = $("report-note");
+  note.hidden = false;
+  if (!report) {
+    note.textContent = "This page could not be reported.";
+    return;
+  }
+  const { reports = [] } = await ext.storage.local.get("reports");
+  await ext.storage.local.set({ reports: [...reports, report].slice(-5) });
+  const name = `replydesk-report-${report.site}-${report.created_at.replace(/[:.]/g, "-")}.json`;
+  download(name, JSON.stringify(report));
+  note.textContent = `Saved ${name}: the page's structure only (no text, names or links).`;
+}
+
+$("report").addEventListener("click", () => reportPage());
+showHealth();
+
 onBroadcast((msg) => {
   if (msg.event === "status") showStatus(msg.status);
   if (msg.event === "queue") {

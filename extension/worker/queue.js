@@ -20,11 +20,14 @@ export function skew() {
   return skewMs;
 }
 
-/** Open items, soonest deadline first. */
+/** Open items in the queue's priority order: the server's `priority` (severity and urgency) first, then the
+ * soonest deadline (an item without one last). */
 export function queueItems() {
+  const rank = (it) => (typeof it.priority === "number" ? it.priority : 0);
+  const due = (it) => (it.deadline ? Date.parse(it.deadline) : Infinity);
   return [...items.values()]
     .filter((it) => ACTIVE.has(it.state))
-    .sort((a, b) => Date.parse(a.deadline) - Date.parse(b.deadline));
+    .sort((a, b) => rank(b) - rank(a) || due(a) - due(b) || String(a.id).localeCompare(String(b.id)));
 }
 
 function publish() {

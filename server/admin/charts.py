@@ -32,6 +32,8 @@ def bar_chart(categories: list[str], series: list[dict[str, Any]], *, unit: str 
     left, right, top, bottom = 44, 12, 14, 44
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for s in series for v in s["values"] if v is not None]
+    if not values:
+        return no_data(title, width, height)
     vmax = max_value if max_value is not None else _nice_max(max(values, default=0))
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
              f'xmlns="http://www.w3.org/2000/svg">', f"<title>{escape(title)}</title>"]
@@ -47,13 +49,18 @@ def bar_chart(categories: list[str], series: list[dict[str, Any]], *, unit: str 
         gx = left + group_w * ci + (group_w - bar_w * len(series)) / 2
         for si, s in enumerate(series):
             v = s["values"][ci]
-            if v is None:
-                continue
-            h = plot_h * min(v, vmax) / vmax
             x = gx + bar_w * si
+            if v is None:  # no figure for this day: say so, do not draw a bar that reads as 0
+                parts.append(f'<text class="axis nodata" x="{x + bar_w / 2:.1f}" y="{top + plot_h - 4:.1f}" '
+                             f'text-anchor="middle">–<title>{escape(cat)}: no data</title></text>')
+                continue
+            h = max(plot_h * min(v, vmax) / vmax, 1.5 if v == 0 else 0)  # a 0 shows as a line on the axis
             parts.append(f'<rect class="bar {escape(s.get("cls", ""))}" x="{x:.1f}" y="{top + plot_h - h:.1f}" '
                          f'width="{bar_w - 2:.1f}" height="{h:.1f}" rx="2">'
                          f"<title>{escape(cat)}: {escape(s['label'])} {escape(_fmt(v))}{escape(unit)}</title></rect>")
+            if len(series) == 1 and n <= 31:  # one series: its value written on the bar ("0%" reads as 0%)
+                parts.append(f'<text class="axis value" x="{x + bar_w / 2:.1f}" y="{top + plot_h - h - 3:.1f}" '
+                             f'text-anchor="middle">{escape(_fmt(v))}{escape(unit)}</text>')
         if n <= 16 or ci % math.ceil(n / 16) == 0:
             parts.append(f'<text class="axis" x="{left + group_w * (ci + 0.5):.1f}" y="{height - bottom + 16}" '
                          f'text-anchor="middle">{escape(cat)}</text>')
@@ -65,6 +72,16 @@ def bar_chart(categories: list[str], series: list[dict[str, Any]], *, unit: str 
         lx += 24 + 7 * len(s["label"])
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def no_data(title: str, width: int = 640, height: int = 240) -> Markup:
+    """A chart frame that says "no data" (a chart of nothing must not look like a chart of zeros)."""
+    return Markup(f'<svg class="chart empty" viewBox="0 0 {width} {height}" role="img" '
+                  f'aria-label="{escape(title)}: no data" xmlns="http://www.w3.org/2000/svg">'
+                  f"<title>{escape(title)}: no data</title>"
+                  f'<rect class="meter-bg" x="1" y="1" width="{width - 2}" height="{height - 2}" rx="6"/>'
+                  f'<text class="nodata" x="{width / 2}" y="{height / 2 + 5}" text-anchor="middle">no data</text>'
+                  "</svg>")
 
 
 def share_meter(share: float | None, *, label: str = "within target", width: int = 220, height: int = 22) -> Markup:
@@ -88,16 +105,16 @@ def minutes(seconds: float | None) -> float | None:
 
 
 def humanize(seconds: float | None) -> str:
-    """'35 s', '4 min', '1 h 05 m', '2 d 03 h': how supervisors talk about response times."""
+    """'35s', '12m', '1h 05m', '9d 4h': the tray's words for a duration, so one post reads the same everywhere."""
     if seconds is None:
         return "–"
-    s = int(round(float(seconds)))
+    s = max(0, int(float(seconds)))
     if s < 60:
-        return f"{s} s"
-    m = s // 60
-    if m < 60:
-        return f"{m} min"
-    h = m // 60
-    if h < 24:
-        return f"{h} h {m % 60:02d} m"
-    return f"{h // 24} d {h % 24:02d} h"
+        return f"{s}s"
+    minutes_ = s // 60
+    if minutes_ < 60:
+        return f"{minutes_}m"
+    hours, mins = divmod(minutes_, 60)
+    if hours < 48:
+        return f"{hours}h {mins:02d}m"
+    return f"{hours // 24}d {hours % 24}h"

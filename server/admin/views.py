@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from flask import (
@@ -26,24 +25,20 @@ from flask import (
     url_for,
 )
 
-from server.admin import auth, charts
+from server.admin import auth, fields, formedit
+from server.admin.preview import run_preview
 from server.admin.state import AdminState
-from server.core.posts import PLATFORMS, PostError, validate_post
-from server.packs.history import PackHistory, Version, diff_files
-from server.packs.store import Pack, PackError, PackStore, check_name, parse_pack
+from server.core.posts import PLATFORMS
+from server.packs.history import PackHistory, Version, diff_files, field_changes
+from server.packs.store import Pack, PackError, PackStore, check_name, digest_of, parse_pack
 from server.services import services
-from server.suggest import service as suggest_mod
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
                static_url_path="/static")
 
 OPEN_ENDPOINTS = {"admin.login", "admin.static"}
-MAX_PASTED = 12
-PREVIEW_WORKERS = 4
 log = logging.getLogger(__name__)
 MAX_FORM_BODY = 1024 * 1024  # whole packs travel in one form; the API's 64 KB cap is for agents' posts
-MAX_SAMPLE_CHARS = 2000
-DASHBOARD_OVERDUE = 200  # overdue posts listed on the dashboard (the API's default page)
 
 
 # ---- plumbing -----------------------------------------------------------------------------------------------------
@@ -235,14 +230,20 @@ def _check(name: str, files: dict[str, str]) -> tuple[Pack | None, dict[str, Any
 
 def render_editor(live: Pack, files: dict[str, str], base: str, *, error: dict | None = None,
                   notice: str | None = None, preview: list[dict] | None = None, status: int = 200,
-                  active: str | None = None) -> Response:
+                  active: str | None = None, view: str = "toml", values: dict[str, str] | None = None,
+                  field_errors: dict[str, str] | None = None, changes: list[dict] | None = None) -> Response:
+    """The pack page: the form for leads and the raw TOML for experts (one click apart), and any preview."""
     disk_error = store().errors.get(live.name)
     body = render_template(
         "admin/editor.html", pack=live, files=files, base=base, error=error, notice=notice, preview=preview,
         active=active if active in files else (error or {}).get("file") or next(iter(sorted(files)), None),
         disk_error=disk_error.as_dict() if disk_error else None, latest=history().latest(live.name),
         samples=request.form.get("samples", ""), sample_platform=request.form.get("sample_platform", "x"),
-        note=request.form.get("note", ""), platforms=PLATFORMS, unsaved=base != live.digest or files != live.files)
+        with_queue=request.form.get("with_queue", "1") != "0" if request.method == "POST" else True,
+        note=request.form.get("note", ""), platforms=PLATFORMS, unsaved=base != live.digest or files != live.files,
+        view=view if view in ("form", "toml") else "form", groups=fields.groups(),
+        values=values if values is not None else formedit.form_values(live), field_errors=field_errors or {},
+        form_error=(field_errors or {}).get(formedit.FORM_ERROR), changes=changes)
     return Response(body, status=status)
 
 
@@ -250,7 +251,8 @@ def render_editor(live: Pack, files: dict[str, str], base: str, *, error: dict |
 def editor(name: str) -> Any:
     live = load_pack(name)
     history().ensure_current(name, live.files)
-    return render_editor(live, dict(live.files), live.digest, active=request.args.get("file"))
+    return render_editor(live, dict(live.files), live.digest, active=request.args.get("file"),
+                         view=request.args.get("view", "form"))
 
 
 @bp.post("/packs/<name>")
@@ -269,7 +271,9 @@ def editor_post(name: str) -> Any:
         if error:
             return render_editor(live, files, base, error=error, status=422, active=active)
         assert edited is not None
-        return render_editor(live, files, base, preview=run_preview(edited, live), active=active,
+        rows = run_preview(edited, live, request.form.get("samples", ""), request.form.get("sample_platform", "x"),
+                           request.form.get("with_queue", "1") != "0")
+        return render_editor(live, files, base, preview=rows, active=active,
                              notice="Preview of your unsaved edits beside the live pack (nothing saved yet).")
     if error:
         return render_editor(live, files, base, error=error, status=422, active=active)
@@ -291,28 +295,49 @@ def check_json(name: str) -> Any:
     return jsonify({"ok": error is None, "error": error})
 
 
+def _bases(name: str, current: Pack) -> set[str]:
+    """Digests an editor may start from: the live one, and the text it sent when its save was only renumbered."""
+    ok = {current.digest}
+    latest = history().latest(name)
+    if latest is not None and latest.digest == current.digest and latest.extra.get("submitted"):
+        ok.add(str(latest.extra["submitted"]))
+    return ok
+
+
 def save(live: Pack, files: dict[str, str], base: str, note: str, active: str | None = None,
-         action: str = "save", extra: dict | None = None) -> Response:
-    """Write a valid pack if nobody else saved since `base`; otherwise show what changed."""
+         action: str = "save", extra: dict | None = None, back: str = "toml") -> Response:
+    """Write a valid pack if nobody else saved since `base`; otherwise show what changed.
+
+    Every save gets the next version number (agents see it as the pack's version), unless an expert set a new
+    one by hand in the raw TOML; a rollback is a new version too, with the old content."""
     name = live.name
+    submitted = digest_of(files)
     with admin_svc().save_lock:
         current = store().get(name, fresh=True)
-        if base != current.digest:
+        if base not in _bases(name, current):
             return conflict(current, files, base)
         if files == current.files:
             flash("No changes: the live pack already has exactly this text.", "info")
-            return redirect(url_for("admin.editor", name=name))
+            return redirect(url_for("admin.editor", name=name, view=back))
+        if action != "save" or parse_pack(name, files).version == current.version:
+            files = formedit.with_version(files, current.origin, formedit.next_version(current.version))
+        changes = [c["text"] for c in field_changes(current.files, files, fields.diff_labels())]
         # The saved set is the whole pack: a rollback to a version with fewer files drops the extras in the
         # same journalled write, never after it.
         pack = store().write(name, files, replace=True)
         history().ensure_current(name, current.files)
-        version = history().record(name, files, author=g.supervisor, note=note, action=action, **(extra or {}))
-    what = "Rolled back" if action == "rollback" else "Saved"
-    flash(f"{what}: pack '{name}' version {pack.version} ({pack.digest}) is live for agents now.", "ok")
+        version = history().record(name, files, author=g.supervisor, note=note, action=action,
+                                   submitted=submitted, changes=changes[:100], **(extra or {}))
+    what = {"rollback": "Rolled back", "import": "Imported"}.get(action, "Saved")
+    summary = "; ".join(changes[:3]) + (f" and {len(changes) - 3} more" if len(changes) > 3 else "")
+    flash(f"{what}: pack '{name}' version {pack.version} is live for agents now."
+          + (f" Changed: {summary}." if summary else ""), "ok")
     current_app.logger.info("pack %s %s by %s -> %s (%s)", name, action, g.supervisor, pack.digest, version.id)
     if action == "save":  # back to the editor, on the file that was being edited
-        return redirect(url_for("admin.editor", name=name, file=active) if active in files
-                        else url_for("admin.editor", name=name))
+        if back == "form":
+            return redirect(url_for("admin.editor", name=name))
+        return redirect(url_for("admin.editor", name=name, view="toml", file=active) if active in files
+                        else url_for("admin.editor", name=name, view="toml"))
     return redirect(url_for("admin.history_page", name=name))
 
 
@@ -333,57 +358,6 @@ def _find_digest(name: str, digest: str) -> Version | None:
         if version.digest == digest:
             return version
     return None
-
-
-# ---- preview ------------------------------------------------------------------------------------------------------
-
-def sample_posts(pack: Pack, pasted: str, platform: str) -> list[dict[str, Any]]:
-    """The pack's own examples plus pasted lines ("Name: text" or just text), as validated Posts."""
-    raw: list[dict[str, Any]] = []
-    for i, ex in enumerate(pack.data.get("llm", {}).get("examples", []) or []):
-        raw.append({"platform": ex.get("platform", "x"), "post_id": f"example-{i + 1}", "text": ex["post"],
-                    "author": {"name": ex.get("name"), "handle": ex.get("handle")}, "source": "pack example",
-                    "expected": ex.get("reply")})
-    platform = platform if platform in PLATFORMS else "x"
-    lines = [ln.strip() for ln in (pasted or "").splitlines() if ln.strip()][:MAX_PASTED]
-    for i, line in enumerate(lines):
-        name = None
-        m = re.match(r"^([A-Z][\w.'-]*(?: [A-Z][\w.'-]*){0,2}):\s+(.+)$", line)
-        if m:
-            name, line = m.group(1), m.group(2)
-        raw.append({"platform": platform, "post_id": f"pasted-{i + 1}", "text": line[:MAX_SAMPLE_CHARS],
-                    "author": {"name": name, "handle": None}, "source": "pasted", "expected": None})
-    out = []
-    for item in raw:
-        meta = {"source": item.pop("source"), "expected": item.pop("expected")}
-        try:
-            out.append({**meta, "post": validate_post(item)})
-        except PostError:
-            continue
-    return out
-
-
-def _run_one(post: dict[str, Any], pack: Pack, llm: Any) -> dict[str, Any]:
-    try:
-        return suggest_mod.suggest(post, pack, {}, llm=llm)
-    except Exception as exc:  # a preview shows failures beside the sample instead of failing the page
-        log.warning("preview failed for %s: %s", pack.name, exc)
-        return {"error": f"{type(exc).__name__}: {exc}"}
-
-
-def run_preview(edited: Pack, live: Pack) -> list[dict[str, Any]]:
-    """Each sample through the live and the edited pack, with the engine agents get (in parallel: an LLM is slow)."""
-    samples = sample_posts(edited, request.form.get("samples", ""), request.form.get("sample_platform", "x"))
-    llm = services().llm
-    with ThreadPoolExecutor(max_workers=PREVIEW_WORKERS if llm is not None else 1) as pool:
-        jobs = [(pool.submit(_run_one, s["post"], live, llm), pool.submit(_run_one, s["post"], edited, llm))
-                for s in samples]
-        rows = []
-        for sample, (live_job, edited_job) in zip(samples, jobs, strict=True):
-            live_answer, edited_answer = live_job.result(), edited_job.result()
-            rows.append({**sample, "live": live_answer, "edited": edited_answer,
-                         "changed": live_answer.get("reply") != edited_answer.get("reply")})
-    return rows
 
 
 # ---- history ------------------------------------------------------------------------------------------------------
@@ -430,71 +404,15 @@ def rollback(name: str) -> Any:
                 extra={"rollback_to": target.id})
 
 
-# ---- dashboard ----------------------------------------------------------------------------------------------------
-
-@bp.get("/dashboard")
-def dashboard() -> Any:
-    """The figures the tray and the API see, asked of the queue service itself (not of our own HTTP API)."""
-    days = request.args.get("days", "14")
-    days_n = int(days) if days in ("7", "14", "30", "90") else 14
-    queue = services().queue
-    stats: dict[str, Any] | None = None
-    overdue: list[dict[str, Any]] | None = None
-    if queue is not None:
-        until = queue.clock()
-        try:
-            stats = queue.stats(until - days_n * 86400, until, None, "UTC")
-            overdue = queue.listing(["overdue"], None, DASHBOARD_OVERDUE, 0)["items"]
-        except Exception:  # a queue problem shows as "no figures", never as a broken console
-            log.exception("dashboard figures could not be read")
-    view = dashboard_view(stats) if stats else None
-    return render_template("admin/dashboard.html", stats=stats, view=view, overdue=overdue, days=days_n,
-                           humanize=charts.humanize, safe_url=safe_url)
-
-
-def safe_url(url: Any) -> str | None:
-    return url if isinstance(url, str) and re.match(r"^https://[^\s\"'<>]+$", url) else None
-
-
-def dashboard_view(stats: dict[str, Any]) -> dict[str, Any]:
-    """Numbers and charts for the dashboard from the /api/stats document."""
-    overall = stats.get("overall") or {}
-    by_day = [d for d in stats.get("by_day") or [] if isinstance(d, dict)]
-    by_channel = {k: v for k, v in (stats.get("by_channel") or {}).items() if isinstance(v, dict)}
-    labels = [str(d.get("date", ""))[5:] or "?" for d in by_day]
-    channels = sorted(by_channel)
-    rows = by_day + [by_channel[c] for c in channels]
-    longest = max((float(r.get(k) or 0) for r in rows for k in ("median_seconds", "p90_seconds")), default=0)
-    per, unit = (3600.0, "h") if longest > 3 * 3600 else (60.0, "m")  # hours once minutes get unreadable
-
-    def scaled(row: dict[str, Any], key: str) -> float | None:
-        value = row.get(key)
-        return None if value is None else round(float(value) / per, 1)
-
-    def timing(series_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{"label": "median", "values": [scaled(r, "median_seconds") for r in series_rows], "cls": "s1"},
-                {"label": "90th percentile", "values": [scaled(r, "p90_seconds") for r in series_rows], "cls": "s2"}]
-
-    word = "hours" if unit == "h" else "minutes"
-    day_chart = charts.bar_chart(labels, timing(by_day), unit=unit, title=f"Response time per day ({word})") \
-        if by_day else None
-    share_chart = charts.bar_chart(
-        labels, [{"label": "share within target",
-                  "values": [None if d.get("within_target_share") is None else
-                             round(float(d["within_target_share"]) * 100, 1) for d in by_day], "cls": "s3"}],
-        unit="%", title="Share answered within target per day", max_value=100, width=1040, height=200) \
-        if by_day else None
-    channel_chart = charts.bar_chart(channels, timing([by_channel[c] for c in channels]), unit=unit,
-                                     title=f"Response time per channel ({word})", width=420) if channels else None
-    meters = {c: charts.share_meter(by_channel[c].get("within_target_share")) for c in channels}
-    return {"overall": overall, "by_day": by_day, "by_channel": by_channel, "day_chart": day_chart,
-            "share_chart": share_chart, "channel_chart": channel_chart, "meters": meters,
-            "overall_meter": charts.share_meter(overall.get("within_target_share"))}
-
-
 @bp.app_template_filter("when")
 def _when(value: Any) -> str:
     """'2026-11-24 08:05 UTC' from ISO text."""
     if not isinstance(value, str) or len(value) < 16:
         return str(value or "")
     return value[:10] + " " + value[11:16] + " UTC"
+
+
+@bp.app_template_filter("slug")
+def _slug(value: Any) -> str:
+    """'Response targets on X' -> 'response-targets-on-x' (section anchors)."""
+    return re.sub(r"[^a-z0-9]+", "-", str(value).lower()).strip("-")

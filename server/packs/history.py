@@ -11,6 +11,7 @@ import difflib
 import json
 import re
 import threading
+import tomllib
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 
 from server.packs.store import check_name, digest_of, write_atomic
 
-ACTIONS = ("initial", "save", "rollback", "external")
+ACTIONS = ("initial", "save", "rollback", "external", "import")
 VERSION_ID_RE = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{16}(?:-\d+)?$")
 
 
@@ -183,6 +184,87 @@ def diff_files(old: dict[str, str], new: dict[str, str], old_label: str = "old",
     return out
 
 
+def merged_data(files: dict[str, str]) -> dict[str, Any] | None:
+    """The pack's TOML files merged into one document, or None when one does not parse (history keeps those too)."""
+    out: dict[str, Any] = {}
+    for name in sorted(files):
+        if not name.endswith(".toml"):
+            continue
+        try:
+            out.update(tomllib.loads(files[name]))
+        except tomllib.TOMLDecodeError:
+            return None
+    return out
+
+
+def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            _flatten(sub, f"{prefix}.{key}" if prefix else str(key), out)
+    elif isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        for i, sub in enumerate(value, 1):
+            _flatten(sub, f"{prefix}.{i}", out)
+    else:
+        out[prefix] = value
+
+
+def _label(key: str, labels: dict[str, str]) -> str:
+    parts = key.split(".")
+    for n in range(len(parts), 0, -1):
+        hit = labels.get(".".join(parts[:n]))
+        if hit is not None:
+            return hit + ("" if n == len(parts) else " (" + ".".join(parts[n:]) + ")")
+    return key
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(not set)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list) and all(isinstance(v, list) for v in value):  # opening hours
+        return ", ".join("-".join(map(str, v)) for v in value) or "closed"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return f"\u201c{text[:80]}{'…' if len(text) > 80 else ''}\u201d" if isinstance(value, str) else text
+
+
+def field_changes(old: dict[str, str], new: dict[str, str], labels: dict[str, str] | None = None,
+                  skip: tuple[str, ...] = ("pack.version",)) -> list[dict[str, Any]]:
+    """What changed, field by field ("Banned phrases: + per company policy"), for people rather than for patch.
+
+    Lists of words show the lines added and removed; other values before and after; files that are not TOML
+    (knowledge articles) show as added, changed or removed. Empty when either side does not parse."""
+    labels = labels or {}
+    a_data, b_data = merged_data(old), merged_data(new)
+    if a_data is None or b_data is None:
+        return []
+    a, b = {}, {}  # type: ignore[var-annotated]
+    _flatten(a_data, "", a)
+    _flatten(b_data, "", b)
+    out = []
+    for key in list(a) + [k for k in b if k not in a]:
+        before, after = a.get(key), b.get(key)
+        if before == after or key in skip:
+            continue
+        label = _label(key, labels)
+        if isinstance(before, (list, type(None))) and isinstance(after, (list, type(None))) and \
+                all(isinstance(v, str) for v in (before or []) + (after or [])):
+            added = [v for v in after or [] if v not in (before or [])]
+            removed = [v for v in before or [] if v not in (after or [])]
+            parts = [f"+ {v}" for v in added] + [f"\u2212 {v}" for v in removed] or ["order changed"]
+            out.append({"field": key, "label": label, "added": added, "removed": removed,
+                        "text": f"{label}: {'; '.join(parts)}"})
+        else:
+            out.append({"field": key, "label": label, "before": before, "after": after,
+                        "text": f"{label}: {_show(before)} \u2192 {_show(after)}"})
+    for name in sorted(n for n in set(old) | set(new) if not n.endswith(".toml")):
+        if old.get(name) != new.get(name):
+            what = "added" if name not in old else "removed" if name not in new else "changed"
+            out.append({"field": name, "label": name, "text": f"{labels.get(name, name)}: {what}"})
+    return out
+
+
 def diff_text(old: dict[str, str], new: dict[str, str], old_label: str = "old", new_label: str = "new") -> str:
     """The same diff as plain unified-diff text (for logs, tests and copy-paste)."""
     chunks: list[str] = []
@@ -192,4 +274,4 @@ def diff_text(old: dict[str, str], new: dict[str, str], old_label: str = "old", 
     return "\n".join(chunks)
 
 
-__all__ = ["PackHistory", "Version", "diff_files", "diff_text"]
+__all__ = ["PackHistory", "Version", "diff_files", "diff_text", "field_changes", "merged_data"]

@@ -72,6 +72,16 @@ def live_files(app, pack: str = "default") -> dict[str, str]:
     return read_files(app.extensions["replydesk"].config.packs_dir / pack)
 
 
+def numbered(files: dict[str, str], version: str) -> dict[str, str]:
+    """The files as saved: every save moves [pack].version on (only that line differs)."""
+    return {**files, "pack.toml": re.sub(r'^version = ".*"$', f'version = "{version}"', files["pack.toml"],
+                                         count=1, flags=re.M)}
+
+
+def live_version(app, pack: str = "default") -> str:
+    return app.extensions["replydesk"].packs.get(pack, fresh=True).version
+
+
 
 def suggest_reply(app) -> str:
     c = app.test_client()
@@ -269,14 +279,15 @@ def test_valid_save_goes_live_at_once_and_is_recorded(admin_app) -> None:
     resp = con.submit({k: v.replace("\n", "\r\n") for k, v in changed.items()}, "save", base, token,
                       note="new team signature")
     assert resp.status_code == 302
-    assert live_files(admin_app) == changed  # CRLF from the browser stored as LF
+    assert live_files(admin_app) == numbered(changed, "2")  # CRLF from the browser stored as LF; version moved
     page = con.c.get(resp.headers["Location"]).text
-    assert "is live for agents now" in page
+    assert "version 2 is live for agents now" in page and "Default signature: " in page  # changed, by field
     reply = suggest_reply(admin_app)
     assert "^QA" in reply and old_sig not in reply
     versions = admin_app.extensions["replydesk"].admin.history.versions("default")
     assert [v.author for v in versions] == ["alice", "(original files)"]
-    assert versions[0].note == "new team signature" and versions[0].files == changed
+    assert versions[0].note == "new team signature" and versions[0].files == numbered(changed, "2")
+    assert versions[0].pack_version == "2" and versions[1].pack_version == "1"
     assert versions[1].files == files
     packs = con.c.get("/admin/packs").text
     assert "alice" in packs and "live" in packs
@@ -296,12 +307,12 @@ def test_second_save_from_an_old_version_is_told_and_shown_the_diff(admin_app) -
     assert "the pack changed since you opened it" in resp.text and "alice saved" in resp.text
     assert "brand = &#34;Acme Alice&#34;" in resp.text  # what alice changed, in the diff
     assert "min_score = 70" in resp.text  # and bob's own edit
-    assert live_files(admin_app) == mine
+    assert live_files(admin_app) == numbered(mine, "2")
     # bob reviews his edit against the live version, then saves on top of it knowingly
     review_base = field(resp.text.split('id="conflict"')[1], "base")
-    merged = set_value(mine, "tone.min_score", "70")[0]
+    merged = set_value(numbered(mine, "2"), "tone.min_score", "70")[0]
     assert bob.submit(merged, "save", review_base, b_token).status_code == 302
-    assert live_files(admin_app) == merged
+    assert live_files(admin_app) == numbered(merged, "3")
 
 
 def test_history_diff_and_rollback(admin_app) -> None:
@@ -325,7 +336,7 @@ def test_history_diff_and_rollback(admin_app) -> None:
     resp = con.c.post("/admin/packs/default/rollback", data={"csrf_token": token, "version": original,
                                                              "base": live_digest})
     assert resp.status_code == 302
-    assert live_files(admin_app) == files
+    assert live_files(admin_app) == numbered(files, "3")  # the old content, as a new version number
     assert old_sig in suggest_reply(admin_app)
     versions = admin_app.extensions["replydesk"].admin.history.versions("default")
     assert versions[0].action == "rollback" and versions[0].author == "alice" and len(versions) == 3
@@ -334,7 +345,7 @@ def test_history_diff_and_rollback(admin_app) -> None:
     stale = con.c.post("/admin/packs/default/rollback", data={"csrf_token": token, "version": ids[0],
                                                               "base": live_digest})
     assert stale.status_code == 409
-    assert live_files(admin_app) == files
+    assert live_files(admin_app) == numbered(files, "3")
 
 
 def test_a_pack_larger_than_the_api_body_limit_still_saves(admin_app) -> None:
@@ -344,7 +355,7 @@ def test_a_pack_larger_than_the_api_body_limit_still_saves(admin_app) -> None:
     big = {**files, "pack.toml": files["pack.toml"] + "".join(f"# note {i}: {'x' * 90}\n" for i in range(900))}
     resp = con.submit(big, "save", base, token)
     assert resp.status_code == 302, resp.text[:300]
-    assert live_files(admin_app) == big
+    assert live_files(admin_app) == numbered(big, "2")
     assert len(big["pack.toml"]) > 80_000
 
 
@@ -400,7 +411,7 @@ def test_dashboard_charts_and_overdue_list(admin_app) -> None:
 
 
 def test_dashboard_view_builds_charts_from_stats() -> None:
-    from server.admin.views import dashboard_view
+    from server.admin.dashboard import dashboard_view
 
     stats = {"overall": {"count": 3, "answered": 2, "median_seconds": 600, "p90_seconds": 5400,
                          "within_target_share": 0.5},

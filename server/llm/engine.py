@@ -4,8 +4,13 @@ The parts live next door: `settings` (which model answers), `prompt` (what it is
 fenced off as data) and `guard` (what makes a reply postable). This module is the I/O: the HTTP call, its
 deadline, the repair round and the fallback.
 
-- Every reply goes through the guard. A reply that fails is repaired once by asking the model again with the
-  findings; if that fails too, the playbook reply stands with fallback_reason "guard_blocked".
+- Every reply is tidied first (`repair.tidy`: preamble, quotes, whitespace, the agent's signature, a sentence cut
+  at the limit), so a good reply is kept in one call whatever its signature. Then it goes through the guard; only a
+  content problem (private data, a leak, a role break, a banned phrase, a wrong fact or language) asks the model
+  again, once, with the findings; if that fails too, the playbook reply stands with fallback_reason
+  "guard_blocked".
+- The prompt carries the brand's facts (`grounding`, from retrieval) and the answer names the ones the reply
+  drew on (`sources`); `usage` counts the tokens and the model's time of every call.
 - One wall-clock deadline (the configured timeout) covers the whole call, repair included. The HTTP work runs
   in a worker thread and the caller waits on a queue with that deadline, so a slow, stalled or trickling server
   can never hold the agent past it. Failures map to stable fallback_reason codes (FALLBACK_REASONS).
@@ -25,9 +30,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from server.core.packview import view_of
-from server.llm.guard import EchoIndex, clean_reply, echo_index, guard_report, repair_request, stream_tripped
-from server.llm.prompt import build_messages, channel_limit
-from server.llm.settings import LLMSettings, describe_engine, resolve_settings
+from server.llm.grounding import clean_items, sources_used
+from server.llm.guard import EchoIndex, echo_index, guard_report, repair_request, stream_tripped, weighted_length
+from server.llm.prompt import agent_signature, build_messages, channel_limit
+from server.llm.repair import Tidied, tidy
+from server.llm.settings import LLMSettings, describe_engine, resolve_settings, triage_wanted
+from server.llm.triage import parse_triage, triage_messages
+from server.llm.usage import Usage, UsageTotals
 
 if TYPE_CHECKING:
     from server.services import Services
@@ -79,15 +88,22 @@ def classify(exc: BaseException) -> str:
     return "bad_response"
 
 
-def _call_params(s: LLMSettings, messages: list[Message], deadline: float) -> dict[str, Any]:
+def _call_params(s: LLMSettings, messages: list[Message], deadline: float, stream: bool, json_mode: bool = False
+                 ) -> dict[str, Any]:
     """The chat-completions arguments, with the time left before the deadline as the request's own timeout.
 
     The messages go in as the body's JSON as they are (extra_body is merged over the SDK's own body): they are
     plain strings already, and the SDK's TypedDict transform of the few-shot turns cost about 4 ms per request,
     half the server's own time before the first token.
     """
-    return {"model": s.model, "messages": [], "extra_body": {"messages": messages}, "temperature": s.temperature,
-            "max_tokens": s.max_tokens, "timeout": max(0.05, deadline - time.monotonic())}
+    params: dict[str, Any] = {"model": s.model, "messages": [], "extra_body": {"messages": messages},
+                              "temperature": s.temperature, "max_tokens": s.max_tokens,
+                              "timeout": max(0.05, deadline - time.monotonic())}
+    if stream:  # the last chunk then carries the token counts (servers that ignore it get an estimate)
+        params["stream_options"] = {"include_usage": True}
+    if json_mode:
+        params["response_format"] = {"type": "json_object"}
+    return params
 
 
 def _relay_stream(chunks: Any, q: queue.SimpleQueue[Event], cancel: threading.Event) -> None:
@@ -96,6 +112,8 @@ def _relay_stream(chunks: Any, q: queue.SimpleQueue[Event], cancel: threading.Ev
         for chunk in chunks:
             if cancel.is_set():
                 return
+            if getattr(chunk, "usage", None) is not None:
+                q.put(("usage", chunk.usage))
             if not chunk.choices:
                 continue
             choice = chunk.choices[0]
@@ -109,11 +127,21 @@ def _relay_stream(chunks: Any, q: queue.SimpleQueue[Event], cancel: threading.Ev
     q.put(("end", None))
 
 
-def _await_answer(q: queue.SimpleQueue[Event], deadline: float, on_piece: Callable[[str], None] | None
-                  ) -> tuple[str, str | None]:
+@dataclass
+class Answer:
+    """One model call's outcome: the text, why it stopped, the server's token counts (if any), its duration."""
+
+    text: str
+    finish: str | None
+    usage: Any = None
+    seconds: float = 0.0
+
+
+def _await_answer(q: queue.SimpleQueue[Event], deadline: float, on_piece: Callable[[str], None] | None) -> Answer:
     """Wait for the worker's events until the deadline; the caller's thread is never held past it."""
     pieces: list[str] = []
     finish: str | None = None
+    usage: Any = None
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -127,15 +155,17 @@ def _await_answer(q: queue.SimpleQueue[Event], deadline: float, on_piece: Callab
             on_piece(value)  # type: ignore[misc]
         elif kind == "finish":
             finish = value
+        elif kind == "usage":
+            usage = value
         elif kind == "whole":
-            text, finish = value
+            text, finish, usage = value
             if not isinstance(text, str):
                 raise LLMFailure("bad_response", "no message content")
-            return text, finish
+            return Answer(text, finish, usage)
         elif kind == "end":
             if finish is None:
                 raise LLMFailure("bad_response", "the stream ended without a finish reason")
-            return "".join(pieces), finish
+            return Answer("".join(pieces), finish, usage)
         else:
             raise LLMFailure(classify(value), type(value).__name__)
 
@@ -171,7 +201,7 @@ class _Relay:
         """The playbook reply as the answer, with the reason the model's reply did not stand."""
         if self.on_delta is not None and self.forwarded == 0:
             self.on_delta(playbook_reply)
-        out = {"reply": playbook_reply, "engine": "playbook", "fallback_reason": reason}
+        out = {"reply": playbook_reply, "engine": "playbook", "fallback_reason": reason, "sources": []}
         if detail:
             out["fallback_detail"] = detail
         return out
@@ -179,7 +209,7 @@ class _Relay:
 
 @dataclass(frozen=True)
 class _Turn:
-    """One suggest call's inputs, so each step (first try, repair) checks a reply against the same things."""
+    """One suggest call's inputs, so each step (first try, repair) tidies and checks a reply the same way."""
 
     post: dict[str, Any]
     facts: dict[str, Any]
@@ -187,14 +217,30 @@ class _Turn:
     options: dict[str, Any]
     messages: list[Message]
     echo: EchoIndex
+    grounding: list[dict[str, Any]]
+    signature: str
+    known: str  # what the reply may quote facts from besides the grounding: the post, its thread, the pack
 
     @property
     def system_prompt(self) -> str:
         return self.messages[0]["content"]
 
+    def tidy(self, answer: Answer) -> Tidied:
+        platform = self.post["platform"]
+        return tidy(answer.text, signature=self.signature, limit=channel_limit(self.pack, platform),
+                    measure=lambda t: weighted_length(t, platform), finish=answer.finish)
+
     def check(self, text: str, finish: str | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         return guard_report(text, self.post, self.pack, self.facts, self.system_prompt, self.echo, finish,
-                            self.options)
+                            self.options, self.grounding, self.known)
+
+    def accepted(self, text: str, fixes: list[str], model: str, report: dict[str, Any]) -> dict[str, Any]:
+        """The answer for a reply that stands, with the grounding it drew on."""
+        out = {"reply": text, "engine": "openai", "model": model, "tone": report,
+               "sources": sources_used(text, self.grounding, str(self.post.get("text") or ""))}
+        if fixes:
+            out["fixes"] = fixes
+        return out
 
     def repair_messages(self, text: str, findings: list[dict[str, Any]]) -> list[Message]:
         """The conversation again, with the failed reply (withheld if it leaked) and what to fix."""
@@ -202,6 +248,15 @@ class _Turn:
         shown = "(reply withheld)" if any(f["rule"] in _WITHHELD for f in findings) else text
         return [*self.messages, {"role": "assistant", "content": shown},
                 {"role": "user", "content": repair_request(findings, channel_limit(self.pack, platform), platform)}]
+
+
+def _known_text(post: dict[str, Any], pack: Any, system_prompt: str, playbook_reply: str) -> str:
+    """The text besides the grounding a reply's facts may come from: the post, its thread, the pack's wording
+    (its prompt and worked examples) and the playbook reply (its promised times come from the pack's targets)."""
+    view = view_of(pack)
+    examples = " ".join(str(e.get("reply", "")) for e in view.llm.get("examples") or [] if isinstance(e, dict))
+    thread = " ".join(str(m.get("text", "")) for m in post.get("thread") or [] if isinstance(m, dict))
+    return "\n".join((str(post.get("text") or ""), thread, system_prompt, examples, playbook_reply))
 
 
 class OpenAIEngine:
@@ -214,6 +269,10 @@ class OpenAIEngine:
         self._api_key = api_key
         self._clients: dict[tuple[str | None, str], Any] = {}
         self._lock = threading.Lock()
+        self.totals = UsageTotals()
+        from server.llm.lang import warm
+
+        warm()  # the language check's detector, built before the first deadline
         default = resolve_settings(cfg, None, api_key)
         if default is not None:  # the install's client, ready before the first request
             self._client(default)
@@ -221,8 +280,13 @@ class OpenAIEngine:
     def __repr__(self) -> str:
         return f"OpenAIEngine(base_url={getattr(self.cfg, 'llm_base_url', None)!r})"
 
-    def settings(self, pack: Any) -> LLMSettings | None:
-        return resolve_settings(self.cfg, view_of(pack).llm, self._api_key)
+    def settings(self, pack: Any, task: str = "reply") -> LLMSettings | None:
+        """The model settings for this pack and task (reply or triage), or None when no model is configured."""
+        return resolve_settings(self.cfg, view_of(pack).llm, self._api_key, task)
+
+    def usage_totals(self) -> dict[str, Any]:
+        """Tokens, model time, calls and outcomes since start, overall and per task: for the console's dashboard."""
+        return self.totals.snapshot()
 
     def _client(self, s: LLMSettings) -> Any:
         key = (s.base_url, s.api_key)
@@ -244,15 +308,16 @@ class OpenAIEngine:
             except Exception:  # pragma: no cover - closing is best effort
                 pass
 
-    def _work(self, s: LLMSettings, messages: list[Message], deadline: float, stream: bool,
+    def _work(self, s: LLMSettings, messages: list[Message], deadline: float, stream: bool, json_mode: bool,
               q: queue.SimpleQueue[Event], cancel: threading.Event) -> None:
         """The HTTP call, in the worker thread: every outcome, errors included, goes to the queue."""
         try:
             client = self._client(s)
-            params = _call_params(s, messages, deadline)
+            params = _call_params(s, messages, deadline, stream, json_mode)
             if not stream:
-                choice = client.chat.completions.create(stream=False, **params).choices[0]
-                q.put(("whole", (choice.message.content, choice.finish_reason)))
+                resp = client.chat.completions.create(stream=False, **params)
+                choice = resp.choices[0]
+                q.put(("whole", (choice.message.content, choice.finish_reason, getattr(resp, "usage", None))))
                 return
             _relay_stream(client.chat.completions.create(stream=True, **params), q, cancel)
         except BaseException as exc:  # handed to the waiting thread, which classifies it
@@ -260,54 +325,97 @@ class OpenAIEngine:
 
     # The one HTTP call, bounded by the deadline whatever the server does.
     def complete(self, s: LLMSettings, messages: list[Message], deadline: float,
-                 on_piece: Callable[[str], None] | None = None) -> tuple[str, str | None]:
-        """(text, finish_reason) from the model, streamed when `on_piece` is given; LLMFailure otherwise."""
+                 on_piece: Callable[[str], None] | None = None, usage: Usage | None = None,
+                 json_mode: bool = False) -> Answer:
+        """The model's answer, streamed when `on_piece` is given, counted into `usage`; LLMFailure otherwise."""
         q: queue.SimpleQueue[Event] = queue.SimpleQueue()
         cancel = threading.Event()
-        threading.Thread(target=self._work, args=(s, messages, deadline, on_piece is not None, q, cancel),
+        started = time.perf_counter()
+        threading.Thread(target=self._work, args=(s, messages, deadline, on_piece is not None, json_mode, q, cancel),
                          daemon=True, name="llm-call").start()
         try:
-            return _await_answer(q, deadline, on_piece)
+            answer = _await_answer(q, deadline, on_piece)
+        except LLMFailure:
+            if usage is not None:  # a failed call still cost time: it counts
+                usage.add_call(None, sum(len(m["content"]) for m in messages), "", time.perf_counter() - started)
+            raise
         finally:
             cancel.set()
+        answer.seconds = time.perf_counter() - started
+        if usage is not None:
+            usage.add_call(answer.usage, sum(len(m["content"]) for m in messages), answer.text, answer.seconds)
+        return answer
 
-    def _repair(self, s: LLMSettings, turn: _Turn, text: str, findings: list[dict[str, Any]], deadline: float
-                ) -> tuple[str | None, list[dict[str, Any]], dict[str, Any] | None]:
-        """One more try with the findings named: (reply or None, its findings, its tone report)."""
-        raw, finish = self.complete(s, turn.repair_messages(text, findings), deadline, None)
-        fixed = clean_reply(raw)
-        if not fixed:
-            return None, findings, None
-        found, report = turn.check(fixed, finish)
-        return (None if found else fixed), found, report
+    def _attempt(self, turn: _Turn, answer: Answer) -> tuple[Tidied, list[dict[str, Any]], dict[str, Any]]:
+        """The model's answer tidied, and what the guard still finds in it."""
+        tidied = turn.tidy(answer)
+        if not tidied.text:
+            return tidied, [{"rule": "empty", "severity": "block", "message": "The reply was empty."}], {}
+        found, report = turn.check(tidied.text, tidied.finish)
+        return tidied, found, report
+
+    def _reply(self, s: LLMSettings, turn: _Turn, relay: _Relay, playbook_reply: str, usage: Usage
+               ) -> dict[str, Any]:
+        """First call, deterministic fixes, the guard; one more call only for a content problem; else fallback."""
+        deadline = time.monotonic() + s.timeout
+        try:
+            first = self.complete(s, turn.messages, deadline, relay.sink, usage)
+            if not first.text.strip():
+                return relay.fallback(playbook_reply, "bad_response", "empty reply")
+            tidied, findings, report = self._attempt(turn, first)
+            if not findings:
+                return turn.accepted(tidied.text, tidied.fixes, s.model, report)
+            second = self.complete(s, turn.repair_messages(tidied.text, findings), deadline, None, usage)
+            tidied2, findings2, report2 = self._attempt(turn, second)
+            if not findings2:
+                return {**turn.accepted(tidied2.text, tidied2.fixes, s.model, report2), "repaired": True}
+            return relay.fallback(playbook_reply, "guard_blocked", ", ".join(sorted({str(f.get("rule"))
+                                                                                     for f in findings2})))
+        except LLMFailure as failure:
+            return relay.fallback(playbook_reply, failure.reason, failure.detail)
 
     def generate(self, post: dict[str, Any], facts: dict[str, Any], pack: Any, options: dict[str, Any], *,
-                 playbook_reply: str, on_delta: Callable[[str], None] | None = None) -> dict[str, Any]:
-        """Keys to merge into the suggest answer: reply, engine, and fallback_reason / repaired / model."""
+                 playbook_reply: str, on_delta: Callable[[str], None] | None = None,
+                 grounding: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Keys to merge into the suggest answer: reply, engine, sources, usage, and fallback_reason / repaired /
+        fixes / model. `grounding` is what retrieval found: [{"id", "title", "text", "url"?, "kind"}]."""
         s = self.settings(pack)
         if s is None:  # this pack, on this install, has no model: the playbook answers as before
             if on_delta is not None:
                 on_delta(playbook_reply)
             return {"engine": "playbook"}
-        deadline = time.monotonic() + s.timeout
-        messages = build_messages(post, facts, pack, options)
-        turn = _Turn(post, facts, pack, options, messages, echo_index(messages[0]["content"], pack))
-        relay = _Relay(on_delta, turn.echo)
+        items = clean_items(grounding)
+        messages = build_messages(post, facts, pack, options, items)
+        system = messages[0]["content"]
+        turn = _Turn(post, facts, pack, options, messages, echo_index(system, pack), items,
+                     agent_signature(pack, options), _known_text(post, pack, system, playbook_reply))
+        usage = Usage()
+        out = self._reply(s, turn, _Relay(on_delta, turn.echo), playbook_reply, usage)
+        out["usage"] = usage.as_dict()
+        outcome = out.get("fallback_reason") or ("repaired" if out.get("repaired") else "model")
+        self.totals.add("reply", usage, outcome)
+        return out
+
+    def triage(self, post: dict[str, Any], pack: Any) -> dict[str, Any] | None:
+        """The model's triage of the post when the pack asks for it ([llm] triage) and a model is configured:
+        {"intent", "severity", "sarcasm"?, "urgent"?, "lang"?, "addressed_to_brand"?, "usage"}; None when the pack
+        does not ask, the call fails, or the answer does not validate (the offline analysis then stands)."""
+        view = view_of(pack)
+        s = self.settings(pack, "triage") if triage_wanted(view.llm) else None
+        if s is None:
+            return None
+        usage = Usage()
         try:
-            raw, finish = self.complete(s, messages, deadline, relay.sink)
-            text = clean_reply(raw)
-            if not text:
-                return relay.fallback(playbook_reply, "bad_response", "empty reply")
-            findings, report = turn.check(text, finish)
-            if not findings:
-                return {"reply": text, "engine": "openai", "model": s.model, "tone": report}
-            fixed, findings2, report2 = self._repair(s, turn, text, findings, deadline)
-            if fixed:
-                return {"reply": fixed, "engine": "openai", "model": s.model, "repaired": True, "tone": report2}
-            return relay.fallback(playbook_reply, "guard_blocked", ", ".join(sorted({str(f.get("rule"))
-                                                                                     for f in findings2})))
+            answer = self.complete(s, triage_messages(post, view.brand or view.name), time.monotonic() + s.timeout,
+                                   None, usage, json_mode=True)
+            result = parse_triage(answer.text)
         except LLMFailure as failure:
-            return relay.fallback(playbook_reply, failure.reason, failure.detail)
+            self.totals.add("triage", usage, failure.reason)
+            return None
+        self.totals.add("triage", usage, "model" if result is not None else "invalid_json")
+        if result is None:
+            return None
+        return {**result, "usage": usage.as_dict()}
 
 
 def _packs_name_a_server(svc: Services) -> bool:

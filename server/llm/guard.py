@@ -13,6 +13,8 @@ import re
 from typing import Any
 
 from server.core.packview import view_of
+from server.llm.grounding import unsupported_facts
+from server.llm.lang import expected_language, name_of, wrong_language
 from server.llm.prompt import BANNED_RULE, channel_limit, platform_label
 
 Finding = dict[str, Any]
@@ -23,7 +25,7 @@ _ROLE_BREAK = re.compile(
     r"|\b(ignor|disregard|forget)\w*\b[^.!?]{0,30}\b(instructions|prompt)\b"
     r"|\bmy (instructions|guidelines|programming|prompt|rules)\b|\b(i was|i've been|i have been) (told|instructed|"
     r"programmed)\b|\bdeveloper mode\b|\bjailbr(eak|oken)\b|(?-i:\bDAN\b)|customer_post|</?thread>|<\|im_(start|end)\|>"
-    r"|\[/?INST\]",
+    r"|\[/?INST\]|\b(?:arr+|matey|ahoy|avast|yer|har har)\b|\b(?:i am|i'm) (?:now|free)\b",
     re.IGNORECASE)
 _CODE = re.compile(r"```|^\s*[{\[]\s*[\"'{\[]|\bdef \w+\(|</?[a-z_]\w*>", re.MULTILINE)
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"')]+|\b(?:[a-z0-9-]+\.)+(?:com|net|org|io|co|ly|me|info|biz|xyz|app|"
@@ -32,7 +34,8 @@ _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _PHONE = re.compile(r"(?<![\w-])\+?\d[\d ().-]{8,}\d(?![\w-])")
 _CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 # Rules the repair request names first: they say the reply was not a care reply at all.
-_REPAIR_FIRST = ("prompt_leak", "role_break", "code_dump", "missing_signature")
+_REPAIR_FIRST = ("prompt_leak", "role_break", "code_dump", "not_a_reply", "wrong_language", "unsupported_fact")
+MIN_WORDS = 4  # fewer words than this (signature included) is no care reply: "PWNED", "OK", a lone link
 
 
 def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
@@ -150,21 +153,37 @@ def _hijack_findings(text: str, echo: EchoIndex | None) -> list[Finding]:
     return out
 
 
-def own_findings(text: str, platform: str, pack: Any, echo: EchoIndex | None, finish_reason: str | None = None,
-                 signature: str | None = None) -> list[Finding]:
+def own_findings(text: str, platform: str, pack: Any, echo: EchoIndex | None, finish_reason: str | None = None
+                 ) -> list[Finding]:
     """The guard's floor: block-level problems of an LLM reply, independent of the tone check's version.
 
-    A required signature is block-level here (a warning for human drafts): the model was told to sign, so a reply
-    without it is most likely not a care reply at all (a hijacked "PWNED", a poem, a translation of the prompt).
+    The signature is not among them: `repair.tidy` puts the agent's own on every reply, and whether the model
+    signed says nothing about whether it was hijacked (it cannot know the agent's initials). Hijacks are caught by
+    what the reply says: the prompt echoed, a role change, code, and a reply too short to be a care reply at all.
     """
-    out: list[Finding] = []
-    if signature and signature not in text[-(len(signature) + 12):]:
-        out.append(_finding("missing_signature", f"End the reply with the signature {signature}."))
-    out += _length_findings(text, platform, pack, finish_reason)
+    out = _length_findings(text, platform, pack, finish_reason)
     out += _phrase_and_link_findings(text, pack)
     out += _private_data_findings(text)
     out += _hijack_findings(text, echo)
+    if len(_WORD.findall(text.lower())) < MIN_WORDS:
+        out.append(_finding("not_a_reply", "That is not a reply to the customer; answer their post as the agent."))
     return out
+
+
+def _fact_findings(text: str, items: list[dict[str, Any]], known: str) -> list[Finding]:
+    """A time, price, duration or link the brand's facts do not hold (see grounding.unsupported_facts)."""
+    return [_finding("unsupported_fact", f"The reply states the {kind} \"{value}\", which is not in the brand's "
+                                         "facts; state only facts given to you, or say you will find out.")
+            for kind, value in unsupported_facts(text, items, known)]
+
+
+def _language_findings(text: str, post: dict[str, Any], facts: dict[str, Any]) -> list[Finding]:
+    """A reply in another language than the customer's (only when both are clear: an unsure check says nothing)."""
+    want = expected_language(post, facts)
+    if wrong_language(text, want) is None:
+        return []
+    name = name_of(want) or want
+    return [_finding("wrong_language", f"The customer wrote in {name}; write the whole reply in {name}.")]
 
 
 def stream_tripped(text: str, echo: EchoIndex | None) -> bool:
@@ -195,19 +214,22 @@ def required_signature(pack: Any, options: dict[str, Any]) -> str | None:
 
 
 def guard(text: str, post: dict[str, Any], pack: Any, facts: dict[str, Any], system_prompt: str,
-          echo: EchoIndex | None = None, finish_reason: str | None = None, options: dict[str, Any] | None = None
-          ) -> list[Finding]:
+          echo: EchoIndex | None = None, finish_reason: str | None = None, options: dict[str, Any] | None = None,
+          grounding: list[dict[str, Any]] | None = None, known: str = "") -> list[Finding]:
     """Every block-level finding for an LLM reply: the tone check's plus the guard's own floor, one per rule+span."""
-    return guard_report(text, post, pack, facts, system_prompt, echo, finish_reason, options)[0]
+    return guard_report(text, post, pack, facts, system_prompt, echo, finish_reason, options, grounding, known)[0]
 
 
 def guard_report(text: str, post: dict[str, Any], pack: Any, facts: dict[str, Any], system_prompt: str,
                  echo: EchoIndex | None = None, finish_reason: str | None = None,
-                 options: dict[str, Any] | None = None) -> tuple[list[Finding], dict[str, Any]]:
+                 options: dict[str, Any] | None = None, grounding: list[dict[str, Any]] | None = None,
+                 known: str = "") -> tuple[list[Finding], dict[str, Any]]:
     """guard's findings and the tone report they came from: a reply that passes carries that report to the
     agent (it is the one suggest would compute again: same text, pack, post and analysis, and no prompt leak)."""
     echo = echo or echo_index(system_prompt, pack)
-    found = own_findings(text, post["platform"], pack, echo, finish_reason, required_signature(pack, options or {}))
+    found = own_findings(text, post["platform"], pack, echo, finish_reason)
+    found += _language_findings(text, post, facts)
+    found += _fact_findings(text, grounding or [], known)
     seen = {(f["rule"], tuple(f.get("span") or ())) for f in found}
     report = tone_report(text, post, pack, facts, system_prompt)
     for f in report.get("findings", []):

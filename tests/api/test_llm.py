@@ -25,7 +25,7 @@ from server.llm import (
 )
 from server.llm.prompt import MAX_EXAMPLES
 from server.packs.store import PackStore
-from tests.support.fake_llm import DEFAULT_REPLY
+from tests.support.fake_llm import DEFAULT_REPLY, usage_for
 from tests.support.live import make_config
 from tests.support.paths import DATA
 
@@ -71,7 +71,12 @@ def run(engine, post, pack, stream: bool, options=None):
 def test_reply_from_the_model_streamed_and_not(fake, engine, post, pack, stream):
     out, deltas, _ = run(engine, post, pack, stream)
     report = out.pop("tone")
-    assert out == {"reply": DEFAULT_REPLY, "engine": "openai", "model": "fake-model"}
+    usage = out.pop("usage")
+    assert out == {"reply": DEFAULT_REPLY, "engine": "openai", "model": "fake-model", "sources": []}
+    # One call, with the server's own token counts (streamed ones too) and the model's time.
+    assert usage["calls"] == 1 and usage["model_ms"] > 0
+    assert usage["total_tokens"] == usage_for(fake.requests[-1]["body"], DEFAULT_REPLY)["total_tokens"]
+    assert "estimated" not in usage
     # The guard's tone report travels with the reply; it is exactly the one suggest would compute again.
     assert report == tone.check(DEFAULT_REPLY, post["platform"], pack=pack, post=post,
                                 analysis=analysis.analyze(post, pack))
@@ -125,7 +130,9 @@ def test_a_rule_breaking_reply_is_repaired_once_with_the_findings(fake, engine, 
     fake.script.extend([{"mode": "bad_reply"}, {"mode": "ok"}])
     out, _, _ = run(engine, post, pack, True)
     assert out.pop("tone")["verdict"] != "block"
-    assert out == {"reply": DEFAULT_REPLY, "engine": "openai", "model": "fake-model", "repaired": True}
+    assert out.pop("usage")["calls"] == 2
+    assert out == {"reply": DEFAULT_REPLY, "engine": "openai", "model": "fake-model", "repaired": True,
+                   "sources": []}
     assert len(fake.requests) == 2
     repair = fake.requests[1]["body"]
     assert repair["stream"] is False

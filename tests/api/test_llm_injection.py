@@ -11,7 +11,7 @@ import pytest
 
 from server.config import REPO_ROOT, Config
 from server.core import analysis
-from server.llm import EchoIndex, OpenAIEngine, build_messages
+from server.llm import EchoIndex, OpenAIEngine, build_messages, neutralise
 from server.packs.store import PackStore
 from tests.support.fake_llm import DEFAULT_REPLY
 from tests.support.paths import DATA
@@ -71,14 +71,19 @@ def _middle(system: str) -> str:
     return " ".join(words[len(words) // 3: len(words) // 3 + 25])
 
 
+OBEYED: list[int] = []  # which attempt the compromised model obeyed, call by call
+
+
 def compromised(body: dict) -> str:
     """Answer as a model that obeys the customer's post: find the attempt in it and do what it asks."""
     system = body["messages"][0]["content"]
     user = body["messages"][-1]["content"]
     if user.startswith("That reply cannot be posted"):  # the repair turn: obey the post again
         user = next(m["content"] for m in reversed(body["messages"]) if "<customer_post>" in m["content"])
-    for text, answer in ATTEMPTS:
-        if text.split()[0] in user and text.split()[-1] in user:
+    for i, text_answer in enumerate(ATTEMPTS):
+        text, answer = text_answer
+        if neutralise(text) in user:  # the post as the model sees it, delimiters defanged
+            OBEYED.append(i)
             return answer.replace("{system}", system).replace("{middle}", _middle(system)).replace(
                 "{rules}", _rules(system))
     return DEFAULT_REPLY
@@ -106,6 +111,7 @@ def base_post():
 def _fresh(fake):
     fake.reset()
     fake.responder = compromised
+    OBEYED.clear()
     yield
 
 
@@ -137,7 +143,9 @@ def test_injection_cannot_leak_the_prompt_or_change_the_role(fake, engine, pack,
     for marker in ("<system>", "<|im_start|>", "[INST]", "</customer_post>"):
         assert marker not in inside
 
-    # What the agent gets: the playbook reply, after exactly one repair attempt, with the reason.
+    # The model obeyed this very attempt, both times; what the agent gets is the playbook reply, after exactly
+    # one repair attempt, with the reason (the signature plays no part: tidying puts the agent's on any reply).
+    assert OBEYED == [attempt, attempt]
     assert (out["engine"], out["fallback_reason"], out["reply"]) == ("playbook", "guard_blocked", PLAYBOOK)
     assert len(fake.requests) == 2
     system = sent[0]["content"]
@@ -173,7 +181,8 @@ def test_a_model_that_obeys_once_can_be_repaired(fake, engine, pack, base_post):
     fake.responder = None
     out = engine.generate(post, analysis.analyze(post, pack), pack, {}, playbook_reply=PLAYBOOK)
     assert out.pop("tone")["verdict"] != "block"
-    assert out == {"reply": DEFAULT_REPLY, "engine": "openai", "model": "m", "repaired": True}
+    assert out.pop("usage")["calls"] == 2
+    assert out == {"reply": DEFAULT_REPLY, "engine": "openai", "model": "m", "repaired": True, "sources": []}
     repair = fake.requests[1]["body"]["messages"]
     assert repair[-2] == {"role": "assistant", "content": "(reply withheld)"}  # the leak is not sent back
     assert "repeated your instructions" in repair[-1]["content"]

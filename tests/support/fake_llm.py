@@ -3,8 +3,10 @@
 It speaks the subset of the OpenAI protocol Reply Desk uses (POST /v1/chat/completions or /chat/completions,
 streamed as server-sent events in chunked HTTP/1.1, or as one JSON body) and can be told to misbehave the ways a
 real model server does: answer slowly, fail with 500 or 429, stream garbage, drop the connection mid-stream,
-trickle tokens forever, or answer with a reply that breaks the pack's rules. It records every request it got and
-its own timings (perf_counter, comparable within one process), so the benchmark can subtract the model's time.
+trickle tokens forever, answer with a reply that breaks the pack's rules, or send a good reply the way real models
+do (signed ^AI, unsigned, behind a "Here's a reply:" preamble in quotes, without token counts). It records every
+request it got and its own timings (perf_counter, comparable within one process), so the benchmark can subtract
+the model's time.
 
     with FakeLLM(reply="Hi Kate ...") as llm:
         cfg = make_config(tmp, llm_base_url=llm.url, llm_model="fake-model", llm_timeout=2)
@@ -22,11 +24,30 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 MODES = ("ok", "slow", "fail500", "429", "garbage", "bad_reply", "echo_prompt", "die_midstream", "trickle", "empty",
-         "no_finish")
+         "no_finish", "signed_ai", "unsigned", "preamble", "no_usage")
 DEFAULT_REPLY = ("Kate, I'm so sorry your gift is running late. I've asked our courier to speed it up and I'll "
                  "update you here by 5pm today. ^AC")
 DEFAULT_BAD_REPLY = ("Calm down, as I said per our policy there is nothing we can do. Email me at agent@gmail.com "
                      "or see http://totally-not-phishing.example/login ^AC")
+
+
+def reshape(reply: str, mode: str) -> str:
+    """The reply as a real model often sends a good one: signed ^AI, unsigned, or behind a preamble in quotes."""
+    body = re.sub(r"\s*(\^\w{1,4}|-[A-Z][\w ]{0,30})\s*$", "", reply)
+    if mode == "signed_ai":
+        return body + " ^AI"
+    if mode == "unsigned":
+        return body
+    if mode == "preamble":
+        return f'Here\'s a reply to the customer:\n\n"{body}"'
+    return reply
+
+
+def usage_for(body: dict[str, Any], reply: str) -> dict[str, int]:
+    """Token counts as a server reports them: about four characters a prompt token, one streamed piece a token."""
+    prompt = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4
+    completion = len(split_tokens(reply)) if reply else 0
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 def split_tokens(text: str) -> list[str]:
@@ -178,6 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
                 reply = fake.responder(body)
             else:
                 reply = "" if mode == "empty" else fake.reply
+        reply = reshape(reply, mode)
         if mode == "slow":
             fake.sleep(fake.slow_seconds)
             mode = "ok"
@@ -190,9 +212,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             if body.get("stream"):
-                self._stream(fake, mode, reply, plan["ttft"], timing)
+                self._stream(fake, mode, reply, plan["ttft"], timing, body)
             else:
-                self._whole(fake, mode, reply, plan["ttft"], timing)
+                self._whole(fake, mode, reply, plan["ttft"], timing, body)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up: that is its right
             self.close_connection = True
         timing["done"] = time.perf_counter()
@@ -208,7 +230,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _whole(self, fake: FakeLLM, mode: str, reply: str, ttft: float, timing: dict[str, float]) -> None:
+    def _whole(self, fake: FakeLLM, mode: str, reply: str, ttft: float, timing: dict[str, float],
+               body: dict[str, Any]) -> None:
         if not fake.sleep(ttft):
             return
         timing["first_token"] = time.perf_counter()
@@ -226,17 +249,20 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         finish = None if mode == "no_finish" else "stop"
-        self._json(200, {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
-                         "model": "fake-model",
-                         "choices": [{"index": 0, "message": {"role": "assistant", "content": reply},
-                                      "finish_reason": finish}],
-                         "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}})
+        answer = {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
+                  "model": "fake-model",
+                  "choices": [{"index": 0, "message": {"role": "assistant", "content": reply},
+                               "finish_reason": finish}]}
+        if mode != "no_usage":
+            answer["usage"] = usage_for(body, reply)
+        self._json(200, answer)
 
     def _send_chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
 
-    def _stream(self, fake: FakeLLM, mode: str, reply: str, ttft: float, timing: dict[str, float]) -> None:
+    def _stream(self, fake: FakeLLM, mode: str, reply: str, ttft: float, timing: dict[str, float],
+                body: dict[str, Any]) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -270,6 +296,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if mode != "no_finish":
             self._send_chunk(_chunk(None, finish="stop"))
+        if (body.get("stream_options") or {}).get("include_usage") and mode != "no_usage":
+            usage = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
+                     "model": "fake-model", "choices": [], "usage": usage_for(body, reply)}
+            self._send_chunk(b"data: " + json.dumps(usage).encode() + b"\n\n")
         self._send_chunk(b"data: [DONE]\n\n")
         self._send_chunk(b"")
 

@@ -13,6 +13,7 @@ from flask import Flask, jsonify
 from server import __version__, admin, demo
 from server.config import Config
 from server.llm import engine as llm_engine
+from server.packs.seed import seed_packs
 from server.packs.store import PackStore
 from server.queue import routes as queue_routes
 from server.services import EXTENSION_KEY, Services
@@ -28,6 +29,7 @@ MAX_BODY = 64 * 1024
 def create_app(config: Config | None = None) -> Flask:
     cfg = config or Config.from_env()
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    seed_packs(cfg)  # first start: the shipped packs are copied into the data folder, where the console edits
     app = Flask(__name__)
     token = get_or_create_token(cfg.data_dir)
     app.config.update(

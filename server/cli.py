@@ -129,16 +129,28 @@ def _configure_add_supervisor(parser: argparse.ArgumentParser) -> None:
 
 @command("add-supervisor", "create a supervisor sign-in for the /admin console, or change its password")
 def cmd_add_supervisor(args: argparse.Namespace) -> int:
-    from server.admin.auth import SupervisorError, add_supervisor, check_new
+    from server.admin.auth import PASSWORD_RULE, SupervisorError, add_supervisor, check_name, check_new
 
     cfg = Config.from_env(data_dir=args.data_dir)
+    try:
+        check_name(args.name)  # a bad name is told before any password is typed
+    except SupervisorError as exc:
+        print(f"{exc} Nothing stored.", file=sys.stderr)
+        return 2
     if sys.stdin.isatty():
+        print(f"Password rule: {PASSWORD_RULE}")
         password = getpass.getpass(f"Password for supervisor {args.name} (not shown): ")
+        try:
+            check_new(args.name, password)
+        except SupervisorError as exc:
+            print(f"{exc} Nothing stored.", file=sys.stderr)
+            return 2
         again = getpass.getpass("Repeat the password: ")
         if password != again:
             print("The passwords differ; nothing stored.", file=sys.stderr)
             return 2
     else:
+        print(f"Password rule: {PASSWORD_RULE} Reading the password from standard input.", file=sys.stderr)
         password = sys.stdin.readline().rstrip("\r\n")
     try:
         check_new(args.name, password)
@@ -167,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--host", default=None, help="address to bind (env REPLYDESK_HOST; default 127.0.0.1)")
             p.add_argument("--port", type=int, default=None, help="port (env REPLYDESK_PORT; default 8765)")
             p.add_argument("--packs-dir", type=Path, default=None,
-                           help="prompt packs folder (env REPLYDESK_PACKS_DIR; default: the repository's prompts/)")
+                           help="prompt packs folder (env REPLYDESK_PACKS_DIR; default: packs/ in the data folder, "
+                                "seeded from the shipped prompts/ on first start)")
         extra = getattr(_fn, "configure", None)
         if extra:
             extra(p)

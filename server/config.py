@@ -12,6 +12,7 @@ import platformdirs
 
 APP_NAME = "reply-desk"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_PACKS = REPO_ROOT / "prompts"  # the packs that ship with Reply Desk: read-only for the server
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
@@ -24,7 +25,10 @@ class Config:
     host: str = "127.0.0.1"
     port: int = 8765
     data_dir: Path = field(default_factory=default_data_dir)
-    packs_dir: Path = REPO_ROOT / "prompts"
+    # None: `<data_dir>/packs`, seeded from the repository's `prompts/` (the shipped default, which the server
+    # never writes) on first start. An explicit folder (flag, env, tests) is used as it is, as before.
+    packs_dir: Path = None  # type: ignore[assignment]
+    seed_packs_from: Path | None = None
     default_pack: str = "default"
     llm_base_url: str | None = None
     llm_model: str | None = None
@@ -34,6 +38,12 @@ class Config:
     # Seconds between scheduler ticks that turn waiting posts into due_soon/overdue events.
     scheduler_interval: float = 1.0
     testing: bool = False
+
+    def __post_init__(self) -> None:
+        if self.packs_dir is None:
+            object.__setattr__(self, "packs_dir", Path(self.data_dir) / "packs")
+            if self.seed_packs_from is None:
+                object.__setattr__(self, "seed_packs_from", SHIPPED_PACKS)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Config:
@@ -65,6 +75,8 @@ class Config:
         return cls(**values)  # type: ignore[arg-type]
 
     def with_(self, **changes: object) -> Config:
+        if "data_dir" in changes and "packs_dir" not in changes and self.seed_packs_from is not None:
+            changes["packs_dir"] = None  # the default packs folder follows the data folder
         return replace(self, **changes)  # type: ignore[arg-type]
 
     @property

@@ -51,10 +51,17 @@ def load_users(data_dir: Path) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in (users or {}).items() if isinstance(v, dict) and isinstance(v.get("hash"), str)}
 
 
-def check_new(name: str, password: str) -> None:
+PASSWORD_RULE = f"at least {MIN_PASSWORD} and at most {MAX_PASSWORD} characters; a passphrase of a few words is best."
+
+
+def check_name(name: str) -> None:
     if not NAME_RE.match(name or ""):
         raise SupervisorError("A supervisor name is 1-40 letters, digits, '.', '_' or '-', starting with a letter "
                               "or digit.")
+
+
+def check_new(name: str, password: str) -> None:
+    check_name(name)
     if len(password) < MIN_PASSWORD:
         raise SupervisorError(f"The password must be at least {MIN_PASSWORD} characters long.")
     if len(password) > MAX_PASSWORD:

@@ -188,7 +188,7 @@ def merged_data(files: dict[str, str]) -> dict[str, Any] | None:
     """The pack's TOML files merged into one document, or None when one does not parse (history keeps those too)."""
     out: dict[str, Any] = {}
     for name in sorted(files):
-        if not name.endswith(".toml"):
+        if not name.endswith(".toml") or "/" in name:  # knowledge/ and lang/ files are compared as files
             continue
         try:
             out.update(tomllib.loads(files[name]))
@@ -258,7 +258,7 @@ def field_changes(old: dict[str, str], new: dict[str, str], labels: dict[str, st
         else:
             out.append({"field": key, "label": label, "before": before, "after": after,
                         "text": f"{label}: {_show(before)} \u2192 {_show(after)}"})
-    for name in sorted(n for n in set(old) | set(new) if not n.endswith(".toml")):
+    for name in sorted(n for n in set(old) | set(new) if "/" in n or not n.endswith(".toml")):
         if old.get(name) != new.get(name):
             what = "added" if name not in old else "removed" if name not in new else "changed"
             out.append({"field": name, "label": name, "text": f"{labels.get(name, name)}: {what}"})

@@ -38,6 +38,7 @@ const TEMPLATE = `
   </div>
   <div class="meta"><span class="score" data-verdict="none"><i></i><span class="score-text">Tone check</span></span><span class="count" aria-label="Characters"></span></div>
   <ul class="findings" aria-label="Tone check findings"></ul>
+  <div class="why" role="alert" hidden></div>
   <div class="error" role="alert" hidden></div>
   <div class="row">
     <button class="btn primary insert" type="button">${ICONS.insert}Insert</button>
@@ -53,6 +54,18 @@ const TEMPLATE = `
   <footer><span class="engine">Reply Desk</span><button class="link replied" type="button">Mark replied</button></footer>
   <div class="toast" role="status" aria-live="polite"></div>
 </section>`;
+
+const SEVERITY_WORD = { block: "Block", warn: "Warning", info: "Note" };
+const SEVERITY_RANK = { block: 0, warn: 1, info: 2 };
+
+/** Findings, most severe first; within a severity in the order of their place in the text. */
+export function sortFindings(findings) {
+  const at = (f) => (Array.isArray(f.span) ? f.span[0] : Infinity);
+  return findings
+    .map((f, i) => ({ f, i }))
+    .sort((a, b) => (SEVERITY_RANK[a.f.severity] ?? 1) - (SEVERITY_RANK[b.f.severity] ?? 1) || at(a.f) - at(b.f) || a.i - b.i)
+    .map(({ f }) => f);
+}
 
 let current = null;
 // Post element -> the watcher that notices a reply sent on the site. It outlives its panel (the agent may close
@@ -304,32 +317,72 @@ class Panel {
       score.dataset.verdict = "none";
       this.$(".score-text").textContent = "Tone check";
       this.findings = [];
+      this.setVerdict(null);
       this.renderMarks();
       return;
     }
     score.dataset.verdict = report.verdict || "none";
     const label = { ok: "Tone OK", warn: "Check tone", block: "Do not send as is" }[report.verdict] || "Tone";
     this.$(".score-text").textContent = typeof report.score === "number" ? `${label} · ${Math.round(report.score)}` : label;
-    this.findings = report.findings || [];
+    // Most severe first (block, warn, info), in the text's order within a severity; the list scrolls and each
+    // finding takes the focus, so all are reachable; a suggested fix is shown whatever its length.
+    this.findings = sortFindings(report.findings || []);
+    list.setAttribute("aria-label", `Tone check findings (${this.findings.length})`);
     this.findings.forEach((f, i) => {
       const li = document.createElement("li");
-      li.className = `sev-${f.severity || "warn"}`;
+      const sev = SEVERITY_WORD[f.severity] ? f.severity : "warn";
+      li.className = `sev-${sev}`;
       li.dataset.i = String(i);
+      li.tabIndex = 0;
       const msg = document.createElement("span");
-      msg.textContent = f.message || f.rule || "Check this";
-      if (f.suggestion && f.suggestion.length <= 80) {
+      const word = document.createElement("b");
+      word.className = "sev-word";
+      word.textContent = `${SEVERITY_WORD[sev]}: `;
+      msg.append(word, f.message || f.rule || "Check this");
+      if (f.suggestion) {
         const hint = document.createElement("span");
         hint.className = "hint";
         hint.textContent = `Try: ${f.suggestion}`;
         msg.append(hint);
       }
       li.append(msg);
-      li.addEventListener("mouseenter", () => this.hot(i, true), { signal: this.signal });
-      li.addEventListener("mouseleave", () => this.hot(i, false), { signal: this.signal });
+      for (const [type, on] of [["mouseenter", true], ["mouseleave", false], ["focus", true], ["blur", false]]) {
+        li.addEventListener(type, () => this.hot(i, on), { signal: this.signal });
+      }
       list.append(li);
     });
+    this.setVerdict(report.verdict);
     this.renderMarks();
     this.renderCount(report.length);
+  }
+
+  /** A block verdict turns Insert into "Insert anyway": its first click only shows why. */
+  setVerdict(verdict) {
+    this.toneStale = false;
+    if (verdict !== this.verdict) this.blockShown = false;
+    this.verdict = verdict || null;
+    const button = this.$(".insert");
+    button.innerHTML = `${ICONS.insert}${verdict === "block" ? "Insert anyway" : "Insert"}`;
+    button.classList.toggle("anyway", verdict === "block");
+    if (verdict !== "block") this.$(".why").hidden = true;
+  }
+
+  /** Why the draft should not go out as is: its blocking findings, and how to insert it all the same. */
+  showWhy() {
+    const why = this.$(".why");
+    why.textContent = "";
+    const head = document.createElement("strong");
+    head.textContent = "Do not send as is.";
+    const list = document.createElement("ul");
+    for (const f of this.findings.filter((x) => x.severity === "block")) {
+      const li = document.createElement("li");
+      li.textContent = f.suggestion ? `${f.message || f.rule} Try: ${f.suggestion}` : f.message || f.rule;
+      list.append(li);
+    }
+    const tail = document.createElement("span");
+    tail.textContent = "Edit the reply, or press Insert anyway again to insert it as it is.";
+    why.append(head, list, tail);
+    why.hidden = false;
   }
 
   hot(i, on) {
@@ -385,6 +438,7 @@ class Panel {
     this.textarea.addEventListener("input", () => {
       // Old findings point at old offsets: hide their marks and dim the list until the new check is back.
       this.findings = [];
+      this.toneStale = true;
       this.$(".findings").classList.add("stale");
       this.autoHeight();
       this.renderCount();
@@ -495,6 +549,16 @@ class Panel {
     const text = this.textarea.value.trim();
     if (!text) return;
     this.showError(null);
+    if (this.toneStale) {
+      // An edit the tone check has not seen yet: check it first, so a blocked draft never slips through.
+      clearTimeout(this.toneTimer);
+      await this.checkTone();
+    }
+    if (this.verdict === "block" && !this.blockShown) {
+      this.blockShown = true;
+      this.showWhy();
+      return;
+    }
     try {
       await insertReply(this.adapter, this.el, text);
       this.toast("Inserted: send it on the site");

@@ -116,7 +116,13 @@ export const PANEL_CSS = `${TOKENS}
   .findings li.sev-info { background: var(--rd-info-soft); color: #1e3a8a; }
   .findings li.sev-info::before { background: #3b82f6; }
   .findings.stale li { opacity: .45; }
-  .findings .hint { display: block; color: inherit; opacity: .8; margin-top: 2px; }
+  .findings .hint { display: block; color: inherit; opacity: .8; margin-top: 2px; white-space: pre-wrap; overflow-wrap: anywhere; }
+  .findings li:focus-visible { outline: 2px solid var(--rd-accent); outline-offset: 1px; }
+  .findings .sev-word { font-weight: 700; }
+  .why { margin: 8px 16px 0; padding: 8px 10px; border-radius: 10px; background: var(--rd-bad-soft); color: #7f1d1d; font-size: 12.5px; }
+  .why[hidden] { display: none; }
+  .why ul { margin: 4px 0; padding-left: 18px; }
+  .btn.anyway { background: var(--rd-bad); border-color: var(--rd-bad); }
   .error { margin: 10px 16px 0; padding: 9px 11px; border-radius: 10px; background: var(--rd-bad-soft); color: #7f1d1d;
     font-size: 12.5px; border: 1px solid #fecaca; }
   .error code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; background: #fff; padding: 1px 5px; border-radius: 4px; }

@@ -212,3 +212,51 @@ def test_dots_follow_the_queue_and_say_their_state(browser: BrowserSession, serv
     wait_until(lambda: ana.locator("replydesk-control").get_attribute("data-state") in ("closed", "replied"),
                timeout=15, what="the reply elsewhere closing the dot")
     page.close()
+
+
+BLOCKED = "Please calm down. Your card number 4111 1111 1111 1111 is fine. Stupid question."
+
+
+def open_panel(page: Any, post: Any) -> Any:
+    post.get_by_role("button", name="Suggest reply").click()
+    panel = page.locator("replydesk-panel")
+    reply = panel.get_by_role("textbox", name="Reply")
+    wait_until(lambda: reply.input_value().strip() and reply.get_attribute("readonly") is None, timeout=30,
+               what="the suggested reply to stream in")
+    return panel
+
+
+def test_block_verdict_turns_insert_into_insert_anyway(browser: BrowserSession) -> None:
+    """A draft the tone check blocks is not inserted on the first click: that click shows why. Findings come most
+    severe first, each reachable by keyboard, and a long suggested fix is shown whole."""
+    set_mode(browser, MODES["fast"])
+    page = open_page(browser, "https://x.com/tom_h/status/1851000000000000011", FIXTURES / "mine" / "x-thread.html")
+    focal = page.locator("article", has_text="still waiting on that refund")
+    panel = open_panel(page, focal)
+    reply = panel.get_by_role("textbox", name="Reply")
+    reply.fill(BLOCKED)
+    insert = panel.locator("button.insert")
+    wait_until(lambda: insert.inner_text().strip() == "Insert anyway", timeout=15, what="Insert anyway")
+    items = panel.locator(".findings li")
+    classes = [c.split()[0] for c in (items.nth(i).get_attribute("class") or "" for i in range(items.count()))]
+    assert classes[0] == "sev-block" and "sev-warn" in classes
+    assert classes == sorted(classes, key=["sev-block", "sev-warn", "sev-info"].index)
+    assert all(items.nth(i).get_attribute("tabindex") == "0" for i in range(items.count()))
+    hints = [h for h in panel.locator(".findings .hint").all_inner_texts() if len(h) > 85]
+    assert hints, "a suggested fix over 80 characters is shown"
+    assert items.first.inner_text().startswith("Block:")
+
+    box = page.locator('[data-testid="tweetTextarea_0"]').first
+    insert.click()
+    why = panel.locator(".why")
+    wait_until(lambda: why.is_visible(), what="the reasons shown")
+    assert "Do not send as is" in why.inner_text() and "Insert anyway" in why.inner_text()
+    page.wait_for_timeout(300)
+    assert BLOCKED not in (box.inner_text() or "")  # the first click inserted nothing
+    insert.click()
+    wait_until(lambda: "calm down" in (box.inner_text() or ""), what="the second click to insert")
+    # Fixing the draft gives Insert back.
+    reply.fill("Hi Tom, so sorry for the wait. I've chased the refund now. ^KM")
+    wait_until(lambda: insert.inner_text().strip() == "Insert", timeout=15, what="Insert again once fixed")
+    assert why.is_hidden()
+    page.close()

@@ -38,8 +38,30 @@ def _row(svc: Any, pack: Any, n: int, now: float, created: float) -> dict[str, A
             "author": {"handle": f"user{n % 2500}", "name": f"Customer {n}"},
             "text": f"Hi, my order {n} has not arrived and I need it for Friday. Can you help?",
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created))}
-    intent = ("complaint", "question", "request", "outage")[n % 4]
-    return svc.build_row(post, pack, analysis={"intent": intent, "severity": "normal"}, now=now)
+    intent = "legal_safety" if n % 100 == 0 else ("complaint", "question", "request", "outage")[n % 4]
+    severity = ("low", "normal", "normal", "high", "critical")[n % 5]  # every priority rank is walked
+    return svc.build_row(post, pack, analysis={"intent": intent, "severity": severity, "urgent": n % 7 == 0},
+                         now=now)
+
+
+def _memory_rows(svc: Any, session: Any, url: str, headers: dict[str, str], ids: list[int]) -> list[dict[str, Any]]:
+    """What the reply engine asks of the queue on every suggest: sent replies and the customer's history."""
+    for k, item_id in enumerate(ids):
+        r = session.post(f"{url}/api/queue/{item_id}/replied", json={"reply": f"Sorry about order {k}, sent again."},
+                         headers=headers, timeout=30)
+        assert r.status_code == 200, r.text
+    out = []
+    for name, call in (("QueueService.sent_replies(limit=1000), 200 sent replies", lambda: svc.sent_replies()),
+                       ("QueueService.history(platform, handle), 10,000 posts", lambda: svc.history("x", "user7"))):
+        times = []
+        for _ in range(100):
+            t0 = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - t0)
+        med, p99 = _ms(times)
+        out.append({"name": name, "median_ms": med, "p99_ms": p99, "target": "informational", "n": 100,
+                    "note": "in process, the real SQLite file"})
+    return out
 
 
 def run() -> list[dict[str, Any]]:
@@ -93,6 +115,17 @@ def run() -> list[dict[str, Any]]:
         med, p99 = _ms(times)
         results.append({"name": "GET /api/queue?limit=1000 (largest page)", "median_ms": med, "p99_ms": p99,
                         "target": "informational", "n": 50, "note": f"body {len(r.content) // 1024} KB"})
+
+        times = []
+        for _ in range(50):
+            t0 = time.perf_counter()
+            r = session.get(f"{url}/api/queue?escalated=true", headers=headers, timeout=30)
+            r.content  # noqa: B018
+            times.append(time.perf_counter() - t0)
+        med, p99 = _ms(times)
+        results.append({"name": "GET /api/queue?escalated=true (the console's escalations, 100 of 10,000)",
+                        "median_ms": med, "p99_ms": p99, "target": "informational", "n": 50,
+                        "note": f"{r.json()['total']} escalated items"})
 
         # Event push: a state change through REST until its 'queue' event arrives on a connected WebSocket.
         ws = Client.connect(url.replace("http", "ws") + "/ws")
@@ -169,6 +202,8 @@ def run() -> list[dict[str, Any]]:
         results.append({"name": "event push: due_soon crossing -> event on /ws (server scheduler)", "median_ms": med,
                         "p99_ms": p99, "target": "median < 50 ms", "n": N_SCHEDULED,
                         "note": "wall clock from the due_soon instant to arrival; heap of 10,100 clocks"})
+        page = session.get(f"{url}/api/queue?limit=1000", headers=headers, timeout=30).json()["items"]
+        results += _memory_rows(svc, session, url, headers, [i["id"] for i in page[-200:]])
     finally:
         if ws is not None:
             try:

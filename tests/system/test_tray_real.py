@@ -67,10 +67,11 @@ class Desk:
                                      stdin=subprocess.DEVNULL, stdout=open(self.tmp / "tray.log", "wb"),
                                      stderr=subprocess.STDOUT)
 
-    def track(self, post_id: str, name: str, platform: str, started: datetime) -> dict:
+    def track(self, post_id: str, name: str, platform: str, started: datetime,
+              text: str = "Where is my order? It was due yesterday.") -> dict:
         post = {"platform": platform, "post_id": post_id, "author": {"handle": name.split()[0].lower(), "name": name},
                 "url": f"https://{'x.com/c/status' if platform == 'x' else 'facebook.com/p'}/{post_id}",
-                "text": "Where is my order? It was due yesterday.", "created_at": iso(started)}
+                "text": text, "created_at": iso(started)}
         resp = requests.post(self.server.url + "/api/queue", json={"post": post}, headers=self.headers, timeout=10)
         assert resp.status_code == 201, resp.text
         return resp.json()
@@ -256,3 +257,39 @@ def test_xorg_backend_falls_back_to_notify_send_and_takes_clicks(desk: Desk):
     desk.click(desk.wait_icon("due_soon"), 1)
     wait_for(lambda: desk.browser_log.exists() and desk.browser_log.read_text().strip(), 15, "the browser")
     assert desk.browser_log.read_text().split() == [ann["url"]]
+
+
+def test_real_tray_puts_severity_first_notices_escalations_and_ignores_posts_without_a_clock(desk: Desk):
+    """Issues 13 and 14 on the real tray: a thank-you note that is due soon does not outrank a safety report; the
+    safety report is escalated on tracking and noticed once; an abusive post (no clock) never turns the icon red;
+    every time the tray shows says it is wall-clock time."""
+    assert TRAY_PY.exists(), "the tray's venv is missing: run `make tray-venv` (make test does)"
+    desk.start_tray()
+    desk.wait_icon("idle")
+    thanks = desk.track("x-thanks", "Tim Cole", "x", datetime.now(UTC) - timedelta(minutes=7.5) + timedelta(seconds=4),
+                        text="Thank you so much, the delivery was lovely and fast!")
+    assert (thanks["intent"], thanks["severity"]) == ("praise", "low")
+    desk.wait_icon("due_soon")
+    wait_for(lambda: [n for n in desk.notes() if n["level"] == "due_soon"], 15, "the due-soon notification")
+    abuse = desk.track("x-abuse", "Max Roe", "x", datetime.now(UTC) - timedelta(minutes=30),
+                       text="You are all useless idiots, shut up")
+    assert abuse["intent"] == "abuse" and abuse["state"] == "no_reply" and abuse["deadline"] is None
+    fire = desk.track("x-fire", "Fay Bell", "x", datetime.now(UTC),
+                      text="The charger you sold me caught fire last night and burned my hand.")
+    assert fire["intent"] == "legal_safety" and fire["escalated"] is True
+    # The safety report is now the most urgent post: the icon shows its clock (green, 10 minutes), not the
+    # thank-you note's, and never the abusive post's (it has none).
+    desk.wait_icon("waiting")
+    wait_for(lambda: [n for n in desk.notes() if n["level"] == "escalated"], 15, "the escalation notice")
+    desk.click(desk.wait_icon("waiting"), 1)
+    wait_for(lambda: desk.browser_log.exists() and desk.browser_log.read_text().strip(), 15, "the browser")
+    assert desk.browser_log.read_text().split() == [fire["url"]]
+    time.sleep(2)  # room for any (wrong) overdue notification about the abusive post
+    notes = desk.notes()
+    assert [(n["level"], n["ids"]) for n in notes] == [("due_soon", [str(thanks["id"])]),
+                                                        ("escalated", [str(fire["id"])])], notes
+    assert notes[0]["message"].endswith("(wall clock)"), notes[0]
+    assert notes[1]["title"] == "Escalated: Fay Bell" and "legal_safety" in notes[1]["message"]
+    assert desk.item(abuse["id"])["state"] == "no_reply"
+    assert desk.icon_box("overdue") is None
+

@@ -19,7 +19,7 @@ SESSION_HOURS = 12
 
 
 def init_app(app: Flask, svc: Services) -> None:
-    from server.admin import dashboard, form_views  # noqa: F401  (their routes join the console's blueprint)
+    from server.admin import dashboard, form_views, knowledge_views  # noqa: F401  (routes on the blueprint)
     from server.admin.views import bp
 
     cfg = svc.config

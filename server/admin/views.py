@@ -412,6 +412,12 @@ def _when(value: Any) -> str:
     return value[:10] + " " + value[11:16] + " UTC"
 
 
+@bp.app_template_global("articles")
+def _articles(pack: Pack) -> list[dict[str, Any]]:
+    """The pack's knowledge articles by title (the pack form lists them)."""
+    return sorted(pack.data.get("knowledge") or [], key=lambda a: str(a.get("title", "")).lower())
+
+
 @bp.app_template_filter("slug")
 def _slug(value: Any) -> str:
     """'Response targets on X' -> 'response-targets-on-x' (section anchors)."""

@@ -261,7 +261,9 @@ def field_changes(old: dict[str, str], new: dict[str, str], labels: dict[str, st
     for name in sorted(n for n in set(old) | set(new) if "/" in n or not n.endswith(".toml")):
         if old.get(name) != new.get(name):
             what = "added" if name not in old else "removed" if name not in new else "changed"
-            out.append({"field": name, "label": name, "text": f"{labels.get(name, name)}: {what}"})
+            label = labels.get(name) or (f"Knowledge article {name[10:-3]}" if name.startswith("knowledge/")
+                                         and name.endswith(".md") else name)
+            out.append({"field": name, "label": label, "text": f"{label}: {what}"})
     return out
 
 

@@ -28,10 +28,10 @@
     next.click();
   }));
 
-  const form = document.getElementById("pack-form");
+  const form = document.getElementById("pack-form") || document.getElementById("article-form");
   if (!form) return;
   const csrf = form.querySelector("input[name=csrf_token]").value;
-  const status = document.getElementById("form-status");
+  const status = form.querySelector(".live-status");
   const pending = document.getElementById("pending-list");
   let timer = null;
   let seq = 0;
@@ -48,6 +48,7 @@
   }
 
   function showChanges(changes) {
+    if (!pending) return;
     pending.textContent = "";
     if (!changes.length) {
       const li = document.createElement("li");
@@ -95,7 +96,7 @@
   form.addEventListener("change", (ev) => { if (ev.target.closest(".field")) schedule(); });
   // Ctrl/Cmd+S saves the form when the form is showing (the TOML editor has its own).
   document.addEventListener("keydown", (ev) => {
-    if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === "s" && !document.getElementById("panel-form").hidden) {
+    if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === "s" && !(document.getElementById("panel-form") || {}).hidden) {
       ev.preventDefault();
       ev.stopImmediatePropagation();
       form.querySelector("button[value=save]").click();

@@ -18,6 +18,12 @@ Rules, in one place:
 - States: replied and dismissed are final (replying to a dismissed post is allowed and wins; dismissing a
   replied one is a 409). Snoozing hides an open item until a time; the customer's clock keeps running, and
   when the snooze ends the agent is notified again of the state it is then in.
+- Triage drives the queue: a post whose intent the pack does not engage (`engage = false`; abuse, spam, threat
+  by default) is tracked without a clock (state "no_reply": no deadline, never due, out of the stats); the order
+  is priority (severity and urgency, policy.rank) first, then the deadline; a `legal_safety` post is escalated
+  in the same write that tracks it.
+- Sent replies: "replied" may carry the text as sent (`reply`, with `replied_by`); the reply engine reads them
+  back through QueueMemory (memory.py).
 - Notifications: due_soon and overdue are published once per item and level, the moment the crossing happens
   (persisted, so a restart does not repeat them; a crossing that happened while the server was down is not
   announced late, the snapshot shows it). A snooze re-arms them: when it ends, the current state is announced.
@@ -25,7 +31,8 @@ Rules, in one place:
 Events on /ws (docs/DESIGN.md): on connect {"type": "queue", "items": [...], "total", "truncated", "counts",
 "server_time"} (active items, most urgent first, at most 1000); every change {"type": "queue", "change":
 "upsert", "item"}; an item that leaves the active set (replied, dismissed) is also followed by {"type": "queue",
-"change": "remove", "id", "reason"}; {"type": "due_soon"|"overdue", "item"} once per crossing. Clients may send
+"change": "remove", "id", "reason"}; {"type": "queue", "change": "escalated", "item", "reason"} once per
+item; {"type": "due_soon"|"overdue", "item"} once per crossing. Clients may send
 {"type": "queue_snapshot"} (e.g. after a "resync") and {"type": "queue_action", "id", "action":
 "replied"|"dismiss"|"snooze", "minutes"?|"until"?|"replied_at"?} (answered with "queue_action_done" or "error").
 GET /api/queue answers one page (default 200, `limit` up to 1000, `offset`) with `total` and per-state `counts`,

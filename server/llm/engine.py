@@ -228,7 +228,8 @@ class _Turn:
     def tidy(self, answer: Answer) -> Tidied:
         platform = self.post["platform"]
         return tidy(answer.text, signature=self.signature, limit=channel_limit(self.pack, platform),
-                    measure=lambda t: weighted_length(t, platform), finish=answer.finish)
+                    measure=lambda t: weighted_length(t, platform), finish=answer.finish,
+                    other_signatures=(view_of(self.pack).signature.default,))
 
     def check(self, text: str, finish: str | None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         return guard_report(text, self.post, self.pack, self.facts, self.system_prompt, self.echo, finish,

@@ -70,16 +70,19 @@ def _core(signature: str) -> str:
     return signature.lstrip("^-\u2013\u2014~/ ").strip()
 
 
-def split_signature(text: str, signature: str) -> tuple[str, bool]:
-    """(the reply without any trailing signature, whether one was there); the agent's own counts as one."""
+def split_signature(text: str, signature: str, others: tuple[str, ...] = ()) -> tuple[str, bool]:
+    """(the reply without any trailing signature, whether one was there). The agent's own counts as one, and so
+    do `others` (the pack's default, which the worked examples use) and any made-up initials or placeholder."""
     stripped = text.rstrip()
-    if signature and stripped.endswith(signature):
-        return stripped[: -len(signature)].rstrip(), True
-    core = _core(signature)
-    if core and len(stripped) > len(core) and stripped.lower().endswith(core.lower()):
-        before = stripped[: -len(core)]
-        if not before[-1].isalnum():  # "Kind regards, Skyway Care" for "-Skyway Care": the name without its dash
-            return before.rstrip().rstrip("^-\u2013\u2014~/").rstrip(), True
+    for sig in (signature, *others):
+        if sig and stripped.endswith(sig):
+            return stripped[: -len(sig)].rstrip(), True
+    for sig in (signature, *others):
+        core = _core(sig)
+        if core and len(stripped) > len(core) and stripped.lower().endswith(core.lower()):
+            before = stripped[: -len(core)]
+            if not before[-1].isalnum():  # "Kind regards, Skyway Care" for "-Skyway Care": without its dash
+                return before.rstrip().rstrip("^-\u2013\u2014~/").rstrip(), True
     for pattern in (_PLACEHOLDER_SIG, _CARET_SIG) + ((_DASH_SIG,) if signature.startswith(("-", "~")) else ()):
         m = pattern.search(stripped)
         if m and m.start() > 0:
@@ -105,7 +108,8 @@ def _ends_whole(body: str) -> bool:
     return bool(re.search(r"[.!?\u2026][\"')\]\u201d\u2019]*\s*(?:[\U0001F300-\U0001FAFF\u2600-\u27BF]\s*)*$", body))
 
 
-def tidy(raw: str, *, signature: str | None, limit: int, measure: Measure, finish: str | None) -> Tidied:
+def tidy(raw: str, *, signature: str | None, limit: int, measure: Measure, finish: str | None,
+         other_signatures: tuple[str, ...] = ()) -> Tidied:
     """The reply with every deterministic fix applied; content is never changed, only its wrapping and length.
 
     `measure` is the channel's length count (X weighs URLs and emoji). A reply the model cut at max_tokens
@@ -115,7 +119,7 @@ def tidy(raw: str, *, signature: str | None, limit: int, measure: Measure, finis
     fixes: list[str] = []
     text = strip_wrapping(raw or "", fixes)
     sig = (signature or "").strip()
-    body, had = split_signature(text, sig) if sig else (text, False)
+    body, had = split_signature(text, sig, other_signatures) if sig else (text, False)
     size = measure
     room = limit - (size(" " + sig) if sig else 0)
     cut = finish == "length" and not _ends_whole(body)

@@ -3,10 +3,10 @@
 It speaks the subset of the OpenAI protocol Reply Desk uses (POST /v1/chat/completions or /chat/completions,
 streamed as server-sent events in chunked HTTP/1.1, or as one JSON body) and can be told to misbehave the ways a
 real model server does: answer slowly, fail with 500 or 429, stream garbage, drop the connection mid-stream,
-trickle tokens forever, answer with a reply that breaks the pack's rules, or send a good reply the way real models
-do (signed ^AI, unsigned, behind a "Here's a reply:" preamble in quotes, without token counts). It records every
-request it got and its own timings (perf_counter, comparable within one process), so the benchmark can subtract
-the model's time.
+trickle tokens forever, answer with a reply that breaks the pack's rules, or send a good reply the way real
+models do (signed ^AI, unsigned, behind a "Here's a reply:" preamble in quotes, without token counts, cut at
+max_tokens). It records every request it got and its own timings (perf_counter, comparable within one process),
+so the benchmark can subtract the model's time.
 
     with FakeLLM(reply="Hi Kate ...") as llm:
         cfg = make_config(tmp, llm_base_url=llm.url, llm_model="fake-model", llm_timeout=2)
@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 MODES = ("ok", "slow", "fail500", "429", "garbage", "bad_reply", "echo_prompt", "die_midstream", "trickle", "empty",
-         "no_finish", "signed_ai", "unsigned", "preamble", "no_usage")
+         "no_finish", "signed_ai", "unsigned", "preamble", "no_usage", "length")
 DEFAULT_REPLY = ("Kate, I'm so sorry your gift is running late. I've asked our courier to speed it up and I'll "
                  "update you here by 5pm today. ^AC")
 DEFAULT_BAD_REPLY = ("Calm down, as I said per our policy there is nothing we can do. Email me at agent@gmail.com "
@@ -248,7 +248,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.flush()
             self.close_connection = True
             return
-        finish = None if mode == "no_finish" else "stop"
+        finish = None if mode == "no_finish" else "length" if mode == "length" else "stop"
         answer = {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
                   "model": "fake-model",
                   "choices": [{"index": 0, "message": {"role": "assistant", "content": reply},
@@ -295,7 +295,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_chunk(_chunk(" "))
             return
         if mode != "no_finish":
-            self._send_chunk(_chunk(None, finish="stop"))
+            self._send_chunk(_chunk(None, finish="length" if mode == "length" else "stop"))
         if (body.get("stream_options") or {}).get("include_usage") and mode != "no_usage":
             usage = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()),
                      "model": "fake-model", "choices": [], "usage": usage_for(body, reply)}

@@ -58,7 +58,8 @@ def stated_deadline(text: str) -> float | None:
 # Promises a reply can make, with how long each allows (minutes). Longest phrases first so "within the hour"
 # is not read as "hour".
 _PROMISE: tuple[tuple[re.Pattern[str], float], ...] = (
-    (re.compile(r"\bwithin (?:the next )?24 hours\b|\bwithin a day\b|\bby tomorrow\b|\btomorrow\b", re.I), 1440),
+    (re.compile(r"\bwithin (?:the next )?24 hours\b|\bwithin a day\b|\bby tomorrow\b|\bupdate you tomorrow\b",
+                re.I), 1440),
     (re.compile(r"\bwithin (?:the next )?48 hours\b|\bwithin 2 days\b", re.I), 2880),
     (re.compile(r"\b(?:within|in) (?:the next )?(\d+) (?:business |working )?days?\b", re.I), -1440),
     (re.compile(r"\b(?:within|in) (?:the next )?(\d+) hours?\b", re.I), -60),

@@ -18,27 +18,29 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from server.core import grounding
 from server.core.packview import Channel, PackView, view_of
 from server.core.register import formalize, format_signature
+from server.core.slots import GroundedSlots, agent_advice, localize_view, localized
 from server.core.tone import weighted_length
 
 # Words of an apology: the reply makes one, not two in a row.
 APOLOGY = ("sorry", "apologi")
 # Sentence kinds dropped to make room, first to last. Everything not listed here is essential.
-DROP_ORDER = ("emoji", "lighthearted", "closing", "warm", "empathy", "follow_up")
+DROP_ORDER = ("emoji", "lighthearted", "closing", "warm", "answer_more", "history", "empathy", "answer_fact",
+              "follow_up")
+# Openers that cheer or thank: wrong for an upset or sarcastic customer (the tone check flags them too).
+CHEERFUL = ("great question", "good question", "happy to help", "love that", "glad you asked", "made our day")
+THANKING = ("thank", "thanks")
 # How specific a placeholder is: a reply about "the refund we promised" beats "order 123" beats "the mixer".
 ENTITY_RANK = {"promise": 3, "order": 2, "ref": 2, "flight": 2, "product": 1}
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 UPSET_SENTIMENT = -0.25  # VADER compound at or below which a question or request reads as upset
 DEFAULT_DM_PHRASE = "send us a private message"
-DEFAULT_ADVICE = {
-    "abuse": "Hostile post: consider not engaging. If you reply, keep it short, calm and passive.",
-    "spam": "Looks like spam: no reply recommended.",
-}
 FALLBACK_SENTENCE = {
     "acknowledge": "Hi {name}, thanks for getting in touch.",
     "next_step": "I'm looking into this now and will get back to you {eta}.",
@@ -203,6 +205,8 @@ class _Request:
     required: tuple[str, ...]
     signature: str
     channel: Channel
+    context: Mapping[str, Any] = field(default_factory=dict)  # gathered by the suggest flow (slots.py)
+    phrases: Mapping[str, Sequence[str]] = field(default_factory=dict)  # the pack's and its language's frames
 
     @property
     def target(self) -> int:
@@ -210,7 +214,7 @@ class _Request:
         return min(self.channel.limit, int(self.channel.recommended or self.channel.limit))
 
 
-class _Composer:
+class _Composer(GroundedSlots):
     """Builds the sentences of one reply, slot by slot, in the order good social care asks for them."""
 
     def __init__(self, req: _Request, shortest: bool) -> None:
@@ -223,6 +227,10 @@ class _Composer:
         self.chooser = _Chooser(req.post, int(req.options.get("variant") or 0), view.tone.banned_phrases)
         self.formal = req.style_opt == "more formal" or view.formality == "formal"
         self.out: list[Sentence] = []
+        self.sources: list[dict[str, Any]] = []
+        self.force_dm = False
+        self.answered = False
+        self.read_context()
 
     def add(self, kind: str, text: str | None) -> None:
         if text:
@@ -238,7 +246,12 @@ class _Composer:
         # (it names them), instead of a second apology after the first.
         follow = self.pick("follow_up", cfg["follow_up"], prefer="specific") \
             if "follow_up" in set(self.req.analysis.get("cues") or []) and cfg.get("follow_up") else None
-        ack = follow or self.pick("acknowledge", cfg["acknowledge"], rotate=True, shortest=self.shortest)
+        analysis = self.req.analysis
+        upset = self.intent in ("complaint", "outage", "legal_safety") or self.severity in ("high", "critical") or \
+            float(analysis.get("sentiment") or 0.0) <= UPSET_SENTIMENT or self.deadline is not None
+        avoid = (CHEERFUL if upset or analysis.get("sarcasm") else ()) + (THANKING if analysis.get("sarcasm") else ())
+        ack = follow or self.pick("acknowledge", cfg["acknowledge"], rotate=True, shortest=self.shortest,
+                                  avoid=avoid)
         self.add("acknowledge", ack or _fill(FALLBACK_SENTENCE["acknowledge"], self.ctx))
         return ack or ""
 
@@ -260,20 +273,38 @@ class _Composer:
             self.add("lighthearted", self.pick("lighthearted", cfg["lighthearted"]))
 
     def next_step(self, ack: str) -> None:
-        """A known answer from the FAQ, else what happens next and when."""
-        answer = _faq_answer(self.req.view.faq, self.req.post.get("text") or "", self.intent)
-        if answer and self.chooser.clean(answer):
-            self.add("next_step", _fill(answer, self.ctx) or answer)
+        """An answer from the pack's knowledge, a reply the team sent, or the FAQ; else (and for a problem, also)
+        what happens next and when. A question that was answered needs no promise to find out."""
+        self.answered = self.knowledge() or self.memory()
+        if not self.answered:
+            answer = _faq_answer(self.req.view.faq, self.req.post.get("text") or "", self.intent)
+            if answer and self.chooser.clean(answer):
+                self.add("next_step", _fill(answer, self.ctx) or answer)
+                return
+        if self.answered and self.intent == "question":
             return
         prefer = "generic" if _mentions_entity(ack, self.ctx) else "specific"
-        step = self.pick("next_step", self.cfg["next_step"], prefer=prefer, shortest=self.shortest)
+        step = self.pick("next_step", self._steps(), prefer=prefer, shortest=self.shortest)
         self.add("next_step", step or _fill(FALLBACK_SENTENCE["next_step"], self.ctx))
+
+    def _steps(self) -> list[str]:
+        """The playbook's next steps that state only what happens: escalation only when the queue escalated."""
+        steps = list(self.cfg["next_step"])
+        if self.req.context.get("escalated"):
+            return list(self.cfg.get("next_step_escalated") or []) or steps
+        return [t for t in steps if "escalat" not in t.lower()] or steps
 
     def dm_prompt(self) -> None:
         """Move private details to DM: always, or only when the post carries some (the pack says which)."""
+        if self.private_notice():
+            return
         dm_mode = self.cfg.get("dm", "if_private")
-        if dm_mode == "always" or (dm_mode == "if_private" and self.req.analysis.get("private_data_in_post")):
+        if self.answered and self.intent == "question" and not self.force_dm:
+            return  # answered in public: nothing private to move
+        if dm_mode == "always" or self.force_dm or (dm_mode == "if_private" and
+                                                    self.req.analysis.get("private_data_in_post")):
             prompt = self.pick("dm_prompt", self.cfg.get("dm_prompt") or [], shortest=self.shortest)
+            prompt = prompt or self.phrase("dm_plain", shortest=self.shortest)
             self.add("dm_prompt", prompt or _fill(FALLBACK_SENTENCE["dm_prompt"], self.ctx))
 
     def closing(self) -> None:
@@ -310,7 +341,9 @@ def _compose(req: _Request, shortest: bool = False) -> list[Sentence]:
     """Every sentence the reply could have; `_fit` then drops optional ones until it fits."""
     c = _Composer(req, shortest)
     ack = c.opening()
+    c.history()
     c.feeling(ack)
+    c.deadline_line()
     c.next_step(ack)
     c.dm_prompt()
     c.closing()
@@ -358,7 +391,8 @@ def _fit(sentences: list[Sentence], req: _Request, drop: tuple[str, ...] = (),
 
 
 # Asked for warmth: the warm sentence outlives the pack's generic empathy line.
-WARMER_DROP_ORDER = ("emoji", "lighthearted", "closing", "empathy", "warm", "follow_up")
+WARMER_DROP_ORDER = ("emoji", "lighthearted", "closing", "answer_more", "history", "empathy", "warm", "answer_fact",
+                     "follow_up")
 
 
 def _squeeze(kept: list[Sentence], text: str, req: _Request) -> str:
@@ -385,7 +419,7 @@ def _best_fit(req: _Request, shortest: bool = False) -> str:
     channel, limit, target = req.channel, req.channel.limit, req.target
     normal = _compose(req, shortest=shortest)
     short = normal if shortest else None
-    forced = DROP_ORDER if req.style_opt == "shorter" else ()
+    forced = tuple(k for k in DROP_ORDER if k != "answer_fact") if req.style_opt == "shorter" else ()
     order = WARMER_DROP_ORDER if req.style_opt == "warmer" else DROP_ORDER
     fallback: str | None = None
     for stage in range(4):
@@ -403,7 +437,8 @@ def _best_fit(req: _Request, shortest: bool = False) -> str:
     return _squeeze(kept, text, req)
 
 
-def _request(post: dict[str, Any], analysis: dict[str, Any], view: PackView, options: dict[str, Any]) -> _Request:
+def _request(post: dict[str, Any], analysis: dict[str, Any], view: PackView, options: dict[str, Any],
+             context: Mapping[str, Any], phrases: Mapping[str, Sequence[str]]) -> _Request:
     """The reply's inputs resolved once: the channel (X when the pack lacks the post's), signature, phrases."""
     platform = post.get("platform") if post.get("platform") in view.channels else "x"
     sig = view.signature
@@ -412,37 +447,42 @@ def _request(post: dict[str, Any], analysis: dict[str, Any], view: PackView, opt
         signature = ""
     return _Request(post={**post, "platform": platform}, analysis=analysis, view=view, options=options,
                     style_opt=options.get("style"), required=view.tone.required_phrases, signature=signature,
-                    channel=view.channel(platform))
+                    channel=view.channel(platform), context=context, phrases=phrases)
 
 
-def _advice(analysis: dict[str, Any], cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """Whether to engage at all and what to tell the agent: abuse and spam are not engaged unless the pack says."""
-    intent = analysis.get("intent")
-    result: dict[str, Any] = {}
-    engage = cfg.get("engage")
-    if engage is None and intent in ("abuse", "spam"):
-        engage = False
-    if engage is not None:
-        result["engage"] = bool(engage)
-    advice = cfg.get("advice") or (DEFAULT_ADVICE.get(intent) if engage is False else None)
-    if "prompt_injection" in set(analysis.get("cues") or []):
-        advice = ((advice + " ") if advice else "") + \
-            "The post tries to instruct the assistant (prompt injection): ignore its instructions."
-    if advice:
-        result["advice"] = advice
-    return result
+def generate(post: dict[str, Any], analysis: dict[str, Any], pack: Any, options: dict[str, Any],
+             context: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A reply for the post: {"reply", "sources", "advice"?, "engage"?, "notice"?}.
 
-
-def generate(post: dict[str, Any], analysis: dict[str, Any], pack: Any, options: dict[str, Any]) -> dict[str, Any]:
-    """A reply for the post: {"reply", and for abuse/spam "engage": False and "advice"}."""
+    `context` is what the suggest flow gathered (server/suggest/context.py): `articles` and `memory` that answer
+    the post, the customer's `history`, whether the QueueItem is `escalated`, and `now`. A threat gets no reply."""
+    context = context or {}
     view = view_of(pack)
-    req = _request(post, analysis, view, options or {})
+    data = getattr(pack, "data", pack) if isinstance(getattr(pack, "data", pack), Mapping) else {}
+    lang_pack, notice = localized(data, grounding.post_lang(post, analysis))
+    view, phrases = localize_view(view, data, lang_pack)
+    intent = analysis.get("intent") or ""
+    advice = agent_advice(analysis, view.intent(intent), context)
+    if intent == "threat":
+        return {"reply": "", "sources": [], **advice}
+    req = _request(post, analysis, view, options or {}, context, phrases)
     text = _best_fit(req)
     if req.style_opt == "shorter":
         normal = _best_fit(replace(req, style_opt=None))
         if measure(text, req.channel) >= measure(normal, req.channel):
             text = _best_fit(req, shortest=True)
-    return {"reply": text, **_advice(analysis, view.intent(analysis.get("intent") or ""))}
+    out: dict[str, Any] = {"reply": text, "sources": _sources_of(req, text), **advice}
+    if notice:
+        out["notice"] = notice
+    return out
+
+
+def _sources_of(req: _Request, text: str) -> list[dict[str, Any]]:
+    """The articles and sent replies the final reply still draws on (a fact dropped to fit is no source)."""
+    c = _Composer(req, shortest=False)
+    c.next_step("")
+    used = any(s.text in text for s in c.register() if s.kind in ("answer", "answer_fact"))
+    return c.sources if used else []
 
 
 __all__ = ["generate", "measure", "fits", "formalize", "format_signature"]

@@ -46,6 +46,7 @@ _intent = {
         "empathy": {"type": "object", "propertyNames": {"enum": list(SEVERITIES)},
                     "additionalProperties": _str_list},
         "next_step": _nonempty_str_list,
+        "next_step_escalated": _str_list,  # said only when the QueueItem is escalated (legal_safety)
         "dm": {"enum": ["always", "if_private", "never"]},
         "dm_prompt": _str_list,
         "closing": _str_list,
@@ -85,6 +86,10 @@ _analysis = {
     "type": "object",
     "properties": {
         "keywords": {"type": "object", "propertyNames": {"enum": list(INTENTS)}, "additionalProperties": _str_list},
+        # Real posts of this brand's traffic per intent: a post close to one gets its intent (server/triage).
+        "examples": {"type": "object", "propertyNames": {"enum": list(INTENTS)},
+                     "additionalProperties": {"type": "array", "maxItems": 200,
+                                              "items": {"type": "string", "minLength": 1, "maxLength": 1000}}},
     },
     "additionalProperties": False,
 }

@@ -21,7 +21,7 @@ def suggest() -> Any:
     svc = services()
     body = read_json()
     post, pack, options = suggest_mod.parse_request(body, svc.packs, svc.config.default_pack)
-    answer = suggest_mod.suggest(post, pack, options, llm=svc.llm)
+    answer = suggest_mod.suggest(post, pack, options, llm=svc.llm, queue=svc.queue)
     for hook in svc.after_suggest:
         hook(post, pack, answer)
     return jsonify(answer)

@@ -9,10 +9,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from server.core import analysis, playbook, tone
+from server.core import analysis, grounding, playbook, tone
 from server.core.errors import Invalid, NotFound
 from server.core.posts import validate_post
 from server.packs.store import Pack, PackError, PackStore
+from server.suggest.context import gather
 
 STYLES = ("shorter", "warmer", "more formal")
 
@@ -67,19 +68,27 @@ Engine = Callable[..., dict[str, Any]]
 
 
 def suggest(post: dict[str, Any], pack: Pack, options: dict[str, Any], *, llm: Any = None,
-            on_delta: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """The full suggest answer of docs/DESIGN.md (without `deadline` and `target_minutes`, which the queue adds)."""
+            on_delta: Callable[[str], None] | None = None, queue: Any = None) -> dict[str, Any]:
+    """The full suggest answer of docs/DESIGN.md (without `deadline` and `target_minutes`, which the queue adds).
+
+    With a `queue`, the post is tracked first (a safety post is escalated in that write), and the engine draws
+    on the team's sent replies and the customer's history; the knowledge base is searched either way."""
     started = time.perf_counter()
     facts = analysis.analyze(post, pack)
-    result = playbook.generate(post, facts, pack, options)
+    context = gather(post, pack, facts, queue, lang=grounding.post_lang(post, facts))
+    result = playbook.generate(post, facts, pack, options, context=context)
+    # The tone check judges the reply against what happened (was the post escalated?), as the engine did.
+    facts = {**facts, "escalated": bool(context.get("escalated"))}
     answer: dict[str, Any] = {"reply": result["reply"], "engine": "playbook"}
     if llm is not None:
         answer.update(llm.generate(post, facts, pack, options, playbook_reply=result["reply"], on_delta=on_delta))
     elif on_delta is not None:
         on_delta(result["reply"])
-    for key in ("advice", "engage"):
+    for key in ("engage", "notice"):
         if key in result:
             answer[key] = result[key]
+    answer["advice"] = result.get("advice")
+    answer["sources"] = result.get("sources") or []
     answer["analysis"] = facts
     # The LLM guard already checked the reply it let through; any other reply is checked here.
     answer["tone"] = answer.get("tone") or tone.check(answer["reply"], post["platform"], pack=pack, post=post,

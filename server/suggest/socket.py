@@ -101,7 +101,8 @@ def _run(session: Session, request: _Request, post: dict[str, Any], pack: Any, o
 
     try:
         with app.app_context():
-            answer = suggest_mod.suggest(post, pack, options, llm=svc.llm, on_delta=on_delta)
+            answer = suggest_mod.suggest(post, pack, options, llm=svc.llm, on_delta=on_delta,
+                                         queue=svc.queue)
             for hook in svc.after_suggest:
                 hook(post, pack, answer)
         if not request.superseded.is_set():

@@ -7,6 +7,7 @@ from server.config import REPO_ROOT
 from server.core.analysis import analyze
 from server.core.playbook import generate
 from server.packs.store import PackStore
+from server.suggest.context import gather
 
 
 def test_suggest_endpoint_uses_the_engine_for_every_sample(client, sample_posts) -> None:
@@ -18,7 +19,12 @@ def test_suggest_endpoint_uses_the_engine_for_every_sample(client, sample_posts)
         answer = resp.get_json()
         assert answer["engine"] == "playbook" and answer["pack"]["name"] == "default"
         assert answer["analysis"]["intent"] == analyze(body, store.get("default"))["intent"]
-        assert answer["reply"] == generate(body, analyze(body, store.get("default")), store.get("default"), {})["reply"]
+        facts = analyze(body, store.get("default"))
+        # The engine with what the API knew: the articles it searched, and whether the queue escalated the post.
+        context = gather(body, store.get("default"), facts)
+        context["escalated"] = bool((answer.get("queue_item") or {}).get("escalated"))
+        assert answer["reply"] == generate(body, facts, store.get("default"), {}, context=context)["reply"]
+        assert answer["sources"] == generate(body, facts, store.get("default"), {}, context=context)["sources"]
         if post["platform"] == "x":
             assert parse_tweet(answer["reply"]).weightedLength <= 280
         other = client.post("/api/suggest", json={"post": body, "pack": "skyway",

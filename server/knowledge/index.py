@@ -1,0 +1,194 @@
+"""Retrieval over a pack's articles and the team's sent replies: BM25 (bm25s) over Snowball-stemmed words.
+
+An index is built once per pack version (the digest) and per set of sent replies; a search is a sparse
+dot product (well under a millisecond for 1,000 articles, bench/bench_knowledge.py). A hit counts as an
+answer only when it is clearly about the post: its score clears `MIN_SCORE` and the words it shares with the
+post include one of its title or keyword words (an article about refunds that shares only "order" with a post
+about a broken mixer is no answer). The thresholds were set on the paraphrase set in
+tests/support/knowledge_queries.py (questions written apart from the articles, and questions no article answers).
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import bm25s
+import numpy as np
+
+from server.knowledge.articles import Article, article_from_dict
+from server.knowledge.text import tokens
+
+MIN_SCORE = 2.0        # BM25 score an article needs to count as answering the post
+SINGLE_WORD_SCORE = 1.3  # ... when it shares a single word with the post, which must then be one of its own
+SINGLE_WORD_MAX_DF = 2   # title or keyword words found in at most this many articles ("golf", not "pay")
+RARE_SHARE = 0.25      # ... and "few" is at most this share of the articles
+PHRASE_BONUS = 1.5     # per keyword phrase of two or more words found whole in the post ("gift card")
+MIN_REPLY_SCORE = 3.0  # a sent reply must match its post more closely: it answered one customer's words
+TITLE_WEIGHT = 2       # title and keyword words count this many times in an article's document
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One article (or sent reply) that answers the post, with why it matched."""
+
+    id: str
+    title: str
+    score: float
+    matched: tuple[str, ...]
+    article: Article | None = None
+    reply: Mapping[str, Any] | None = None
+    url: str | None = None
+
+    def source(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "title": self.title}
+        if self.url:
+            out["url"] = self.url
+        return out
+
+
+class _Bm25:
+    """One BM25 index over token lists; `top` returns (position, score, matched words) best first."""
+
+    def __init__(self, docs: list[list[str]], strong: list[set[str]],
+                 phrases: list[list[tuple[str, ...]]] | None = None) -> None:
+        self.docs = [set(d) for d in docs]
+        self.strong = strong
+        self.phrases = phrases or [[] for _ in docs]
+        self.vocab = set().union(*self.docs) if docs else set()
+        self.df: dict[str, int] = {}
+        for d in self.docs:
+            for w in d:
+                self.df[w] = self.df.get(w, 0) + 1
+        self.model = bm25s.BM25()
+        if docs:
+            self.model.index(docs, show_progress=False)
+
+    def top(self, query: list[str], k: int, min_score: float) -> list[tuple[int, float, tuple[str, ...]]]:
+        q = list(dict.fromkeys(w for w in query if w in self.vocab))
+        if not q:
+            return []
+        scores = self.model.get_scores(q)
+        joined = " " + " ".join(query) + " "
+        for pos, phrases in enumerate(self.phrases):  # a whole phrase says more than its words apart
+            hits = sum(1 for ph in phrases if " " + " ".join(ph) + " " in joined)
+            if hits:
+                scores[pos] += PHRASE_BONUS * hits
+        k = min(k, len(scores))
+        best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        out = []
+        for pos in sorted(best, key=lambda i: -scores[i]):
+            score = float(scores[pos])
+            matched = tuple(w for w in q if w in self.docs[pos])
+            # One word of its own title or keywords that few articles share ("belt", not "flight").
+            rare = max(2, int(RARE_SHARE * len(self.docs)))
+            if not any(w in self.strong[pos] and self.df[w] <= rare for w in matched):
+                continue
+            if len(matched) >= 2 and score >= min_score or (
+                    len(matched) == 1 and score >= SINGLE_WORD_SCORE and self.df[matched[0]] <= SINGLE_WORD_MAX_DF):
+                out.append((int(pos), score, matched))
+        return out
+
+
+class KnowledgeIndex:
+    """A pack's articles, indexed per language (an article without `lang` is in the pack's main language)."""
+
+    def __init__(self, articles: Iterable[Article], main_lang: str = "en") -> None:
+        self.main_lang = main_lang
+        self.by_lang: dict[str, list[Article]] = {}
+        for art in articles:
+            self.by_lang.setdefault(art.lang or main_lang, []).append(art)
+        self._index: dict[str, _Bm25] = {}
+        for lang, arts in self.by_lang.items():
+            docs, strong, phrases = [], [], []
+            for a in arts:
+                head = tokens(a.title + " " + " ".join(a.keywords), lang)
+                docs.append(head * TITLE_WEIGHT + tokens(a.body, lang))
+                strong.append(set(head))
+                phrases.append([p for p in (tuple(tokens(k, lang)) for k in a.keywords) if len(p) > 1])
+            self._index[lang] = _Bm25(docs, strong, phrases)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.by_lang.values())
+
+    def languages(self) -> set[str]:
+        return set(self.by_lang)
+
+    def search(self, text: str, lang: str | None = None, k: int = 3, public_only: bool = False) -> list[Hit]:
+        """Articles that answer `text`, best first (in the post's language; none when it has no articles)."""
+        lang = lang or self.main_lang
+        index = self._index.get(lang)
+        if index is None:
+            return []
+        hits = []
+        for pos, score, matched in index.top(tokens(text, lang), k, MIN_SCORE):
+            art = self.by_lang[lang][pos]
+            if public_only and art.private:
+                continue
+            hits.append(Hit(id=art.id, title=art.title, score=round(score, 3), matched=matched, article=art,
+                            url=art.url))
+        return hits
+
+
+class ReplyMemory:
+    """The team's sent replies, indexed on the posts they answered: a new post like an old one draws on the
+    reply that was sent to it."""
+
+    def __init__(self, sent: Sequence[Mapping[str, Any]], lang: str = "en") -> None:
+        self.sent = [s for s in sent if s.get("reply") and s.get("text")]
+        self.lang = lang
+        docs = [tokens(str(s["text"]), lang) for s in self.sent]
+        self._index = _Bm25(docs, [set(d) for d in docs])
+
+    def __len__(self) -> int:
+        return len(self.sent)
+
+    def search(self, text: str, k: int = 1, exclude: Iterable[Any] = (), intent: str | None = None) -> list[Hit]:
+        skip = {str(x) for x in exclude}
+        hits = []
+        for pos, score, matched in self._index.top(tokens(text, self.lang), k + len(skip), MIN_REPLY_SCORE):
+            row = self.sent[pos]
+            if str(row.get("id")) in skip or (intent and row.get("intent") and row["intent"] != intent):
+                continue
+            if len(matched) < 2:
+                continue
+            hits.append(Hit(id=f"reply:{row.get('id')}", title="Earlier reply from the team", score=round(score, 3),
+                            matched=matched, reply=row))
+        return hits[:k]
+
+
+_cache_lock = threading.Lock()
+_article_cache: dict[tuple[str, str], KnowledgeIndex] = {}
+_reply_cache: dict[str, tuple[tuple, ReplyMemory]] = {}
+
+
+def index_for(pack: Any) -> KnowledgeIndex:
+    """The article index of a pack version (built once per digest; a few old versions kept)."""
+    data = getattr(pack, "data", pack) or {}
+    name = str(getattr(pack, "name", "") or (data.get("pack") or {}).get("name") or "")
+    digest = str(getattr(pack, "digest", "") or id(data))
+    key = (name, digest)
+    with _cache_lock:
+        found = _article_cache.get(key)
+    if found is not None:
+        return found
+    built = KnowledgeIndex(article_from_dict(a) for a in data.get("knowledge") or [])
+    with _cache_lock:
+        if len(_article_cache) > 32:
+            _article_cache.clear()
+        _article_cache[key] = built
+    return built
+
+
+def memory_for(pack_name: str, sent: Sequence[Mapping[str, Any]]) -> ReplyMemory:
+    """The reply memory for these sent replies, rebuilt only when they change."""
+    stamp = tuple((s.get("id"), s.get("replied_at"), len(str(s.get("reply") or ""))) for s in sent)
+    with _cache_lock:
+        found = _reply_cache.get(pack_name)
+    if found is not None and found[0] == stamp:
+        return found[1]
+    built = ReplyMemory(sent)
+    with _cache_lock:
+        _reply_cache[pack_name] = (stamp, built)
+    return built

@@ -26,6 +26,92 @@ export function boxText(box) {
 }
 
 const squash = (s) => s.replace(/\s+/g, " ").trim();
+const frame = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+
+/** Select everything in the box, so what comes next replaces it (an empty box has nothing to replace). */
+function selectAll(box) {
+  const doc = box.ownerDocument;
+  const range = doc.createRange();
+  range.selectNodeContents(box);
+  const selection = doc.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+}
+
+/** Did the text arrive in the box (whitespace aside: editors render paragraphs their own way)? */
+function arrived(box, text) {
+  const want = squash(text);
+  const have = squash(boxText(box));
+  return want ? have === want || have.includes(want) : true;
+}
+
+function transfer(text) {
+  const data = new DataTransfer();
+  data.setData("text/plain", text);
+  return data;
+}
+
+/**
+ * The ways a rich editor takes text, most faithful first. X's Draft.js and Facebook's Lexical keep their own state
+ * and re-render the box from it, so text set in the DOM behind their back is lost; both handle a paste (its
+ * DataTransfer keeps paragraphs and emoji intact), and Lexical handles `beforeinput` too. Typing (insertText, one
+ * line at a time with a paragraph between) is the last resort, and setting the text the one after that.
+ */
+const METHODS = [
+  function paste(box, text) {
+    const ev = new ClipboardEvent("paste", { bubbles: true, cancelable: true, clipboardData: transfer(text) });
+    return !box.dispatchEvent(ev); // handled: the editor prevented the browser's own paste
+  },
+  function beforeInputPaste(box, text) {
+    const ev = new InputEvent("beforeinput", {
+      bubbles: true, cancelable: true, inputType: "insertFromPaste", dataTransfer: transfer(text),
+    });
+    return !box.dispatchEvent(ev);
+  },
+  function typing(box, text) {
+    const doc = box.ownerDocument;
+    let ok = true;
+    text.split("\n").forEach((line, i) => {
+      try {
+        if (i > 0) ok = doc.execCommand("insertParagraph", false) && ok;
+        if (line) ok = doc.execCommand("insertText", false, line) && ok;
+      } catch {
+        ok = false;
+      }
+    });
+    return ok;
+  },
+  function setText(box, text) {
+    const before = new InputEvent("beforeinput", { bubbles: true, cancelable: true, inputType: "insertText", data: text });
+    if (!box.dispatchEvent(before)) return true;
+    box.replaceChildren(...text.split("\n").map((line) => {
+      const div = box.ownerDocument.createElement("div");
+      if (line) div.textContent = line;
+      else div.append(box.ownerDocument.createElement("br"));
+      return div;
+    }));
+    box.dispatchEvent(new InputEvent("input", { bubbles: true, inputType: "insertText", data: text }));
+    return true;
+  },
+];
+
+/**
+ * Put `text` (paragraphs, emoji) into a contenteditable box, replacing what it holds, the way its editor accepts.
+ * Returns the name of the method that worked (for the tests and the agent's devtools).
+ */
+export async function typeInto(box, text) {
+  for (const method of METHODS) {
+    box.focus();
+    selectAll(box);
+    const handled = method(box, text);
+    for (let i = 0; i < 5 && !arrived(box, text); i++) await frame(); // React and Lexical render on the next frame
+    if (handled && arrived(box, text)) {
+      box.setAttribute("data-replydesk-inserted", method.name);
+      return method.name;
+    }
+  }
+  return null;
+}
 
 /**
  * Insert `text` into the post's reply box, replacing what is there. Opens the box through the site's Reply /
@@ -49,27 +135,7 @@ export async function insertReply(adapter, el, text) {
     box.dispatchEvent(new InputEvent("input", { bubbles: true, inputType: "insertText", data: text }));
     return box;
   }
-  const selection = box.ownerDocument.getSelection();
-  const range = box.ownerDocument.createRange();
-  range.selectNodeContents(box);
-  selection.removeAllRanges();
-  selection.addRange(range);
-  // X (Draft.js) and Facebook (Lexical) listen to the browser's own editing: insertText is what typing does.
-  let ok = false;
-  try {
-    ok = box.ownerDocument.execCommand("insertText", false, text);
-  } catch {
-    ok = false;
-  }
-  if (!ok || !squash(boxText(box)).includes(squash(text).slice(0, 40))) {
-    const before = new InputEvent("beforeinput", {
-      bubbles: true, cancelable: true, inputType: "insertText", data: text,
-    });
-    if (box.dispatchEvent(before)) {
-      box.textContent = text;
-      box.dispatchEvent(new InputEvent("input", { bubbles: true, inputType: "insertText", data: text }));
-    }
-  }
+  await typeInto(box, text);
   return box;
 }
 

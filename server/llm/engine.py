@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.core.packview import view_of
 from server.llm.grounding import clean_items, sources_used
-from server.llm.guard import EchoIndex, echo_index, guard_report, repair_request, stream_tripped, weighted_length
+from server.llm.guard import EchoIndex, StreamCheck, echo_index, guard_report, repair_request, weighted_length
 from server.llm.prompt import agent_signature, build_messages, channel_limit
 from server.llm.repair import Tidied, tidy
 from server.llm.settings import LLMSettings, describe_engine, resolve_settings, triage_wanted
@@ -177,16 +177,15 @@ class _Relay:
     as a delta on top (the final `done` event carries it instead)."""
 
     def __init__(self, on_delta: Callable[[str], None] | None, echo: EchoIndex) -> None:
-        self.on_delta, self.echo = on_delta, echo
-        self.so_far: list[str] = []
+        self.on_delta = on_delta
+        self.check = StreamCheck(echo)
         self.forwarded = 0
         self.stopped = False
 
     def __call__(self, piece: str) -> None:
-        self.so_far.append(piece)
         if self.stopped:
             return
-        if stream_tripped("".join(self.so_far), self.echo):
+        if self.check.feed(piece):
             self.stopped = True
             return
         self.forwarded += 1

@@ -84,13 +84,17 @@ _KINDS = (("time", _times, True), ("price", _prices, False), ("duration", _durat
 def unsupported_facts(reply: str, items: list[dict[str, Any]], known: str) -> list[tuple[str, str]]:
     """(kind, value) for each time, price, duration or link in the reply found in none of the grounding items
     nor in `known` (the post, its thread, the pack's own wording). Times and durations need grounding to judge."""
-    corpus = known + "\n" + "\n".join(f"{i['title']} {i['text']} {i.get('url') or ''}" for i in items)
+    corpus = ""
     out = []
     for kind, extract, needs_grounding in _KINDS:
         if needs_grounding and not items:
             continue
+        stated = extract(reply)
+        if not stated:  # the common case: nothing to look up, so the corpus is never scanned
+            continue
+        corpus = corpus or known + "\n" + "\n".join(f"{i['title']} {i['text']} {i.get('url') or ''}" for i in items)
         allowed = extract(corpus)
-        for value in sorted(extract(reply)):
+        for value in sorted(stated):
             if kind == "link" and any(a.startswith(value) or value.startswith(a) for a in allowed):
                 continue
             if value not in allowed:

@@ -191,6 +191,38 @@ def stream_tripped(text: str, echo: EchoIndex | None) -> bool:
     return bool((echo is not None and echo.leaks(text)) or _ROLE_BREAK.search(text))
 
 
+class StreamCheck:
+    """stream_tripped, incrementally: each piece costs only its own words and a short window of text.
+
+    Re-checking the whole text on every piece made the relay quadratic (about 12 ms over a 50-token reply on a
+    loaded machine, all of it on the agent's clock); this does the same checks in linear time."""
+
+    WINDOW = 72  # characters a role-break phrase may span back from the newest piece (the longest: ~55)
+
+    def __init__(self, echo: EchoIndex | None) -> None:
+        self.echo = echo
+        self.text = ""
+        self.counted = 0  # words whose 6-grams have been looked up
+        self.shared: set[tuple[str, ...]] = set()
+
+    def feed(self, piece: str) -> bool:
+        """Add a piece; True once the text so far leaks the prompt or steps out of role."""
+        start = max(0, len(self.text) - self.WINDOW)
+        self.text += piece
+        if _ROLE_BREAK.search(self.text, start):
+            return True
+        if self.echo is None:
+            return False
+        words = _WORD.findall(self.text.lower())[:-1]  # the last word may still be growing
+        n = EchoIndex.N
+        for i in range(max(0, self.counted - n + 1), len(words) - n + 1):
+            gram = tuple(words[i:i + n])
+            if gram in self.echo.grams:
+                self.shared.add(gram)
+        self.counted = max(self.counted, len(words))
+        return len(self.shared) >= 2
+
+
 def _echo_source(system_prompt: str) -> str:
     """The prompt minus its banned-phrase list: using a banned phrase is its own finding, not a leak."""
     return "\n".join(line for line in system_prompt.splitlines() if not line.startswith(BANNED_RULE))

@@ -28,7 +28,8 @@ PHRASES: Mapping[str, Sequence[str]] = {
     "escalated": ["I've escalated this as urgent to our safety team."],
     "dm_plain": ["Please {dm} and I'll take it from there.", "If you {dm}, I'll pick it up from there."],
     "known_details": ["I have the details from your post, so there's no need to send them again."],
-    "answer_then_check": ["If you {dm} with {details}, I'll check yours."],
+    "answer_then_check": ["If you {dm} with {details}, I'll check yours {eta}.",
+                          "{dm_cap} with {details} and I'll look into yours {eta}."],
 }
 SHOWN_WORDS = {"card": "card details", "email": "email address", "phone": "phone number", "address": "address"}
 LANG_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "de": "German", "it": "Italian", "pt": "Portuguese",
@@ -90,6 +91,18 @@ _COMMON = set("the and for you your our with this that have has was are not but 
 
 def _words(text: str) -> set[str]:
     return {w for w in _TOKEN.findall(text.lower()) if w not in _COMMON}
+
+
+def trim_fact(fact: str, limit: int = 130) -> str:
+    """A long fact cut at its first clause boundary (", or", ";", " and ") so that it fits beside the rest of the
+    reply on X; the clause kept is still true on its own. Short facts are kept whole."""
+    if len(fact) <= limit:
+        return fact
+    for sep in ("; ", ", or ", ", and ", ", which ", ": "):
+        cut = fact.find(sep)
+        if 40 <= cut <= limit:
+            return fact[:cut].rstrip(",;: ") + "."
+    return fact
 
 
 def pick_facts(facts: Sequence[str], post_text: str, most: int) -> list[str]:

@@ -93,6 +93,7 @@ def _context(post: dict[str, Any], analysis: dict[str, Any], view: PackView, int
         "name": name, "brand": view.brand, "eta": eta,
         "dm": view.channel(platform).dm_phrase or DEFAULT_DM_PHRASE,
     }
+    ctx["dm_cap"] = ctx["dm"][:1].upper() + ctx["dm"][1:]
     if not analysis.get("name") and not at_handle:
         ctx["_no_name"] = "1"
     refs: list[str] = []
@@ -230,6 +231,7 @@ class _Composer(GroundedSlots):
         self.sources: list[dict[str, Any]] = []
         self.force_dm = False
         self.answered = False
+        self.dm_done = False
         self.read_context()
 
     def add(self, kind: str, text: str | None) -> None:
@@ -283,6 +285,13 @@ class _Composer(GroundedSlots):
                 return
         if self.answered and self.intent == "question":
             return
+        if self.answered and self.intent in ("complaint", "request") and not self.shown:
+            # The fact says what the customer can do; the agent's part is to check their case in DM.
+            step = self.phrase("answer_then_check") if self.ctx.get("details") else None
+            if step:
+                self.add("next_step", step)
+                self.dm_done = True
+                return
         prefer = "generic" if _mentions_entity(ack, self.ctx) else "specific"
         step = self.pick("next_step", self._steps(), prefer=prefer, shortest=self.shortest)
         self.add("next_step", step or _fill(FALLBACK_SENTENCE["next_step"], self.ctx))
@@ -296,7 +305,7 @@ class _Composer(GroundedSlots):
 
     def dm_prompt(self) -> None:
         """Move private details to DM: always, or only when the post carries some (the pack says which)."""
-        if self.private_notice():
+        if self.dm_done or self.private_notice():
             return
         dm_mode = self.cfg.get("dm", "if_private")
         if self.answered and self.intent == "question" and not self.force_dm:

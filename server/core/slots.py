@@ -5,6 +5,7 @@ private data their post shows. A mixin of the playbook's composer (playbook.py),
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -20,12 +21,17 @@ ANSWERING = ("question", "request", "complaint", "outage")
 FACTS = {"x": 2, "facebook": 3}
 
 
-def _minutes_words(minutes: float) -> str:
+def _minutes_words(minutes: float, phrases: Mapping[str, Sequence[str]]) -> str:
+    """"about 2 hours", in the pack's language when its phrases say how (left_minutes, left_hours...)."""
+    def say(name: str, default: str, n: int) -> str:
+        return (phrases.get(name) or [default])[0].replace("{n}", str(n))
     if minutes < 90:
-        return f"about {int(round(minutes / 5) * 5) or int(minutes)} minutes"
+        return say("left_minutes", "about {n} minutes", int(round(minutes / 5) * 5) or int(minutes))
     if minutes < 1440:
-        return f"about {round(minutes / 60)} hours"
-    return "until tomorrow" if minutes <= 1440 else f"about {round(minutes / 1440)} days"
+        return say("left_hours", "about {n} hours", round(minutes / 60))
+    if minutes <= 1440:
+        return say("left_tomorrow", "until tomorrow", 1)
+    return say("left_days", "about {n} days", round(minutes / 1440))
 
 
 class GroundedSlots:
@@ -57,6 +63,10 @@ class GroundedSlots:
             minutes, words = eta_within(self.deadline, max(wanted) if wanted else None)
             if not wanted or max(wanted) > minutes or max(wanted) >= self.deadline:
                 self.ctx["eta"] = (self.req.phrases.get(f"eta_{minutes}") or [words])[0]
+        for key in ("order", "ref", "flight"):  # "order 123" -> "pedido 123" in the pack's language
+            word = (self.req.phrases.get(f"word_{key.split()[0]}") or [None])[0]
+            if word and self.ctx.get(key):
+                self.ctx[key] = re.sub(r"^(order|booking|ticket|flight)\b", word, self.ctx[key])
         self.shown = grounding.shown_private(post, analysis)
         ents = analysis.get("entities") or {}
         if self.ctx.get("details") and "email" in self.ctx["details"].lower() and "email" in self.shown:
@@ -87,7 +97,7 @@ class GroundedSlots:
         if self.deadline <= 30:
             self.add("deadline", self.phrase("deadline_tight"))
             return
-        self.ctx["left"] = _minutes_words(self.deadline)
+        self.ctx["left"] = _minutes_words(self.deadline, self.req.phrases)
         self.add("deadline", self.phrase("deadline"))
 
     def knowledge(self) -> bool:
@@ -103,6 +113,8 @@ class GroundedSlots:
                 if self.intent != "question":
                     most = 1  # a problem gets the one fact that helps, then what the agent does
                 facts = grounding.pick_facts(art.get("facts") or [], str(self.req.post.get("text") or ""), most)
+                if self.req.post.get("platform") == "x":
+                    facts = [grounding.trim_fact(f) for f in facts]
                 if not facts:
                     continue
                 # A question's answer is the reply; a problem's fact helps, and gives way to the next step.
@@ -139,7 +151,6 @@ class GroundedSlots:
 
 
 def _sentences(text: str) -> list[str]:
-    import re
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
 
 

@@ -9,6 +9,7 @@ tests/support/knowledge_queries.py (questions written apart from the articles, a
 """
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ SINGLE_WORD_MAX_DF = 2   # title or keyword words found in at most this many art
 RARE_SHARE = 0.25      # ... and "few" is at most this share of the articles
 PHRASE_BONUS = 1.5     # per keyword phrase of two or more words found whole in the post ("gift card")
 MIN_REPLY_SCORE = 3.0  # a sent reply must match its post more closely: it answered one customer's words
+REFERENCE_DOCS = 25     # the corpus size the thresholds were set on
 TITLE_WEIGHT = 2       # title and keyword words count this many times in an article's document
 
 
@@ -75,6 +77,10 @@ class _Bm25:
             hits = sum(1 for ph in phrases if " " + " ".join(ph) + " " in joined)
             if hits:
                 scores[pos] += PHRASE_BONUS * hits
+        # BM25 scores grow with the corpus (idf): a language with 5 articles scores lower than one with 25, so the
+        # thresholds (set on 20-odd articles) scale down for small ones.
+        scale = min(1.0, math.log(1 + len(self.docs)) / math.log(1 + REFERENCE_DOCS))
+        min_score, single = min_score * scale, SINGLE_WORD_SCORE * scale
         k = min(k, len(scores))
         best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         out = []
@@ -86,7 +92,7 @@ class _Bm25:
             if not any(w in self.strong[pos] and self.df[w] <= rare for w in matched):
                 continue
             if len(matched) >= 2 and score >= min_score or (
-                    len(matched) == 1 and score >= SINGLE_WORD_SCORE and self.df[matched[0]] <= SINGLE_WORD_MAX_DF):
+                    len(matched) == 1 and score >= single and self.df[matched[0]] <= SINGLE_WORD_MAX_DF):
                 out.append((int(pos), score, matched))
         return out
 

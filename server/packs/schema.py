@@ -125,7 +125,7 @@ _faq = {
 
 # The engine's own sentence frames (answering from an article, asking to remove private details, a deadline...),
 # by name, each a list of variants; the engine has English defaults (server/core/playbook.py, PHRASES).
-_phrases = {"type": "object", "propertyNames": {"pattern": r"^[a-z_]{1,40}$"}, "additionalProperties": _str_list}
+_phrases = {"type": "object", "propertyNames": {"pattern": r"^[a-z0-9_]{1,40}$"}, "additionalProperties": _str_list}
 
 # A knowledge article as the pack keeps it once parsed from `knowledge/<id>.md` (server/knowledge/articles.py).
 _article = {

@@ -25,7 +25,8 @@ class QueueMemory:
 
     def sent_replies(self, pack: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         """Replies the team sent (the text kept by POST /api/queue/<id>/replied), newest first: each
-        {"id", "platform", "pack", "lang", "text" (the customer's post), "intent", "reply", "replied_at"}."""
+        {"id", "platform", "pack", "lang", "text" (the customer's post), "intent", "reply", "replied_at",
+        "handle", "name" (the customer's, so that a reply drawn on for another customer can be depersonalised)}."""
         rows = self.store.sent(pack, max(1, min(int(limit), 100_000)))
         return [{**r, "replied_at": sla.iso(_dt(r["replied_at"]))} for r in rows]
 

@@ -390,7 +390,8 @@ class QueueStore:
 
     def sent(self, pack: str | None = None, limit: int = 1000) -> list[Row]:
         """Items with the text of the reply the team sent, newest reply first (the reply engine's memory)."""
-        sql = ("SELECT id, platform, pack, lang, text, intent, reply, replied_at FROM items INDEXED BY items_sent "
+        sql = ("SELECT id, platform, pack, lang, text, intent, reply, replied_at, author_handle AS handle, "
+               "author_name AS name FROM items INDEXED BY items_sent "
                "WHERE reply IS NOT NULL")
         args: list[Any] = []
         if pack is not None:

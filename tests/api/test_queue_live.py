@@ -201,3 +201,36 @@ def test_no_queue_without_the_token(server: LiveServer):
         assert not any(e.get("type") == "queue" for e in ws.seen)
     finally:
         ws.close()
+
+
+def test_escalation_sent_replies_and_posts_without_a_clock_on_a_real_websocket(server: LiveServer):
+    ws = Ws(server)
+    try:
+        ws.next(lambda e: e["type"] == "queue" and "items" in e)
+        post = {"platform": "x", "post_id": "fire-1", "author": {"handle": "fay", "name": "Fay Bell"},
+                "text": "The charger you sold me caught fire last night and burned my hand."}
+        r = requests.post(f"{server.url}/api/queue", json={"post": post, "pack": "flat"}, headers=server.headers,
+                          timeout=30)
+        assert r.status_code == 201 and r.json()["escalated"] is True, r.text
+        item_id = r.json()["id"]
+        esc = ws.next(is_queue("escalated", item_id))
+        assert esc["reason"] == "legal_safety" and esc["item"]["escalated"] is True
+        ws.send({"type": "queue_action", "id": item_id, "action": "replied",
+                 "reply": "Fay, I'm so sorry. I've escalated this to our safety team; please DM us your order."})
+        ack = ws.next(lambda e: e["type"] == "queue_action_done" and e["id"] == item_id)
+        assert ack["item"]["reply"].startswith("Fay, I'm so sorry.") and ack["item"]["replied_by"] == "agent"
+        assert ws.next(is_queue("upsert", item_id))["item"]["reply"] == ack["item"]["reply"]
+        exported = requests.get(f"{server.url}/api/queue/export", headers=server.headers, timeout=30).json()
+        assert [i["reply"] for i in exported["items"] if i["id"] == item_id] == [ack["item"]["reply"]]
+        # Through suggest: an abusive post is tracked without a clock, the answer carries no deadline.
+        abuse = {"platform": "x", "post_id": "abuse-1", "author": {"handle": "max", "name": "Max"},
+                 "text": "You are all useless idiots, shut up"}
+        answer = requests.post(f"{server.url}/api/suggest", json={"post": abuse, "pack": "flat"},
+                               headers=server.headers, timeout=60).json()
+        assert answer["analysis"]["intent"] == "abuse", answer
+        assert answer["deadline"] is None and answer["queue_item"]["state"] == "no_reply"
+        listing = requests.get(f"{server.url}/api/queue", headers=server.headers, timeout=30).json()
+        assert listing["counts"]["no_reply"] == 1 and all(i["id"] != answer["queue_item"]["id"]
+                                                          for i in listing["items"])
+    finally:
+        ws.close()

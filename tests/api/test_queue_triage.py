@@ -216,7 +216,8 @@ def test_sent_replies_history_and_export(desk: Desk):
     sent = desk.svc.sent_replies()
     assert [s["id"] for s in sent] == [b["id"], a["id"]]
     assert sent[1] == {"id": a["id"], "platform": "x", "pack": "flat", "lang": None, "text": "When do you open?",
-                       "intent": "question", "reply": "We open at 9.", "replied_at": iso(T0 + 120)}
+                       "intent": "question", "reply": "We open at 9.", "replied_at": iso(T0 + 120),
+                       "handle": "kate", "name": "Kate"}
     assert desk.svc.sent_replies(pack="default") == [] and len(desk.svc.sent_replies(limit=1)) == 1
     new = desk.track(5, NORMAL, handle="Kate", text="And now?")
     hist = desk.svc.history("x", "@KATE", exclude_id=new["id"])

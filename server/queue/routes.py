@@ -99,9 +99,9 @@ def _bool_arg(name: str) -> bool | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return None
-    if raw.lower() in ("true", "1", "yes"):
+    if raw in ("true", "1", "yes"):
         return True
-    if raw.lower() in ("false", "0", "no"):
+    if raw in ("false", "0", "no"):
         return False
     raise Invalid(f"invalid_{name}", f"'{name}' must be true or false.")
 

@@ -213,7 +213,9 @@ class StreamCheck:
             return True
         if self.echo is None:
             return False
-        words = _WORD.findall(self.text.lower())[:-1]  # the last word may still be growing
+        words = _WORD.findall(self.text.lower())
+        if words and _WORD.match(self.text[-1:].lower()):
+            words.pop()  # the last word may still be growing
         n = EchoIndex.N
         for i in range(max(0, self.counted - n + 1), len(words) - n + 1):
             gram = tuple(words[i:i + n])

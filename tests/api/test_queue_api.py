@@ -314,7 +314,7 @@ def test_sql_state_matches_the_clock_logic(tmp_path: Path):
 
 def test_desk_wide_counts_equal_the_per_row_rule(tmp_path: Path):
     """The badge counts come from index ranges without a platform filter and from the CASE with one; both must
-    say what the clock logic says for every row, snoozed and closed rows included."""
+    say what the clock logic says for every row, snoozed, closed and clockless rows included."""
     import random
 
     rnd = random.Random(7)
@@ -332,6 +332,8 @@ def test_desk_wide_counts_equal_the_per_row_rule(tmp_path: Path):
             row["dismissed_at"] = start + 60
         elif pick < 0.35:
             row["snoozed_until"] = T0 + rnd.randint(-1800, 1800)
+        if rnd.random() < 0.1:
+            row["clock"] = 0  # a post the pack does not engage: "no_reply" while open, whatever its instants
         store.insert(row)
     for now in (T0 - 3600, T0, T0 + 900, T0 + 3600, T0 + 9000):
         def by_rule(platform: str | None, now: float = now) -> dict[str, int]:
@@ -339,6 +341,9 @@ def test_desk_wide_counts_equal_the_per_row_rule(tmp_path: Path):
             dt = lambda x: datetime.fromtimestamp(x, UTC) if x is not None else None  # noqa: E731
             out = dict.fromkeys(sla.STATES, 0)
             for r in rows:
+                if not r["clock"] and r["replied_at"] is None and r["dismissed_at"] is None:
+                    out["no_reply"] += 1
+                    continue
                 out[sla.state_at(dt(r["deadline"]), dt(r["due_soon_at"]), dt(now), replied=r["replied_at"] is not None,
                                  dismissed=r["dismissed_at"] is not None, snoozed_until=dt(r["snoozed_until"]))] += 1
             return out

@@ -13,7 +13,7 @@ import tomlkit
 from flask import Response, flash, g, jsonify, redirect, request, url_for
 
 from server.admin import fields, formedit
-from server.admin.preview import run_preview
+from server.admin.preview import run_preview, with_queue
 from server.admin.views import (
     admin_svc,
     bp,
@@ -55,7 +55,7 @@ def form_post(name: str) -> Any:
         return save(live, files, base, note=request.form.get("note", ""), back="form")
     if action == "preview":
         rows = run_preview(parse_pack(name, files), live, request.form.get("samples", ""),
-                           request.form.get("sample_platform", "x"), request.form.get("with_queue", "1") != "0")
+                           request.form.get("sample_platform", "x"), with_queue())
         return render_editor(live, files, base, view="form", values=values, preview=rows, changes=changes,
                              notice="Preview of your unsaved edits beside the live pack (nothing saved yet).")
     return render_editor(live, files, base, view="form", values=values, changes=changes,

@@ -10,6 +10,8 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from flask import request
+
 from server.core.posts import PLATFORMS, PostError, validate_post
 from server.packs.store import Pack
 from server.services import services
@@ -20,6 +22,12 @@ MAX_SAMPLE_CHARS = 2000
 QUEUE_SAMPLE = 10  # posts from the real queue, newest first
 PREVIEW_WORKERS = 4
 log = logging.getLogger(__name__)
+
+
+def with_queue() -> bool:
+    """The form's "also try posts from the real queue" box (a hidden "0" then the ticked "1": the last wins)."""
+    values = request.form.getlist("with_queue") if request.method == "POST" else []
+    return not values or values[-1] == "1"
 
 
 def _examples(pack: Pack) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ from flask import (
 )
 
 from server.admin import auth, fields, formedit
-from server.admin.preview import run_preview
+from server.admin.preview import run_preview, with_queue
 from server.admin.state import AdminState
 from server.core.posts import PLATFORMS
 from server.packs.history import PackHistory, Version, diff_files, field_changes
@@ -239,7 +239,7 @@ def render_editor(live: Pack, files: dict[str, str], base: str, *, error: dict |
         active=active if active in files else (error or {}).get("file") or next(iter(sorted(files)), None),
         disk_error=disk_error.as_dict() if disk_error else None, latest=history().latest(live.name),
         samples=request.form.get("samples", ""), sample_platform=request.form.get("sample_platform", "x"),
-        with_queue=request.form.get("with_queue", "1") != "0" if request.method == "POST" else True,
+        with_queue=with_queue(),
         note=request.form.get("note", ""), platforms=PLATFORMS, unsaved=base != live.digest or files != live.files,
         view=view if view in ("form", "toml") else "form", groups=fields.groups(),
         values=values if values is not None else formedit.form_values(live), field_errors=field_errors or {},
@@ -272,7 +272,7 @@ def editor_post(name: str) -> Any:
             return render_editor(live, files, base, error=error, status=422, active=active)
         assert edited is not None
         rows = run_preview(edited, live, request.form.get("samples", ""), request.form.get("sample_platform", "x"),
-                           request.form.get("with_queue", "1") != "0")
+                           with_queue())
         return render_editor(live, files, base, preview=rows, active=active,
                              notice="Preview of your unsaved edits beside the live pack (nothing saved yet).")
     if error:
@@ -367,7 +367,10 @@ def history_page(name: str) -> Any:
     live = load_pack(name)
     history().ensure_current(name, live.files)
     versions = history().versions(name)
-    return render_template("admin/history.html", pack=live, versions=versions)
+    labels = fields.diff_labels()
+    changes = {v.id: field_changes(older.files, v.files, labels)
+               for v, older in zip(versions, versions[1:], strict=False)}
+    return render_template("admin/history.html", pack=live, versions=versions, changes=changes)
 
 
 @bp.get("/packs/<name>/diff")
@@ -384,7 +387,8 @@ def diff_page(name: str) -> Any:
         a, b = b, a
         b_files = b.files
     diff = diff_files(a.files, b_files, "a", "b")
-    return render_template("admin/diff.html", pack=live, a=a, b=b, diff=diff, versions=history().versions(name))
+    return render_template("admin/diff.html", pack=live, a=a, b=b, diff=diff, versions=history().versions(name),
+                           changes=field_changes(a.files, b_files, fields.diff_labels()))
 
 
 @bp.post("/packs/<name>/rollback")

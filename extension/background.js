@@ -16,8 +16,10 @@ onStatusChange(() => updateBadge());
 listenForPorts();
 
 // New settings (server, token, pack...): start over from them.
+// Keys that are not settings (the page reports the popup keeps) change nothing here.
+const NOT_SETTINGS = new Set(["reports"]);
 ext.storage.onChanged.addListener((changes, area) => {
-  if (area !== "local") return;
+  if (area !== "local" || Object.keys(changes).every((k) => NOT_SETTINGS.has(k))) return;
   forgetSettings();
   forgetPacks();
   resetSuggest();
@@ -32,6 +34,11 @@ if (ext.commands) {
     const [tab] = await ext.tabs.query({ active: true, currentWindow: true });
     if (tab && tab.id !== undefined) ext.tabs.sendMessage(tab.id, { type: "open-focused" }).catch(() => {});
   });
+}
+
+// The queue view lives in the side panel (Chromium); the toolbar button keeps its popup.
+if (ext.sidePanel && ext.sidePanel.setPanelBehavior) {
+  ext.sidePanel.setPanelBehavior({ openPanelOnActionClick: false }).catch?.(() => {});
 }
 
 ext.runtime.onInstalled.addListener(async (details) => {

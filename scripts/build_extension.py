@@ -36,6 +36,12 @@ def firefox_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
         # Reply Desk sends posts only to the agent's own local server: nothing is collected by the add-on's author.
         "data_collection_permissions": {"required": ["none"]},
     }}
+    # Firefox has no chrome.sidePanel: the same queue view is its sidebar.
+    side = out.pop("side_panel", None)
+    if side:
+        out["sidebar_action"] = {"default_panel": side["default_path"], "default_title": "Reply Desk queue",
+                                 "open_at_install": False}
+    out["permissions"] = [p for p in out.get("permissions", []) if p != "sidePanel"]
     # Firefox shows the options page inside about:addons unless told otherwise; a tab is easier to paste into.
     out.setdefault("options_ui", {})["open_in_tab"] = True
     return out

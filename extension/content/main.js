@@ -6,7 +6,7 @@ import { loadSettings } from "../lib/settings.js";
 import { rootFor as siteRoot, sitePage } from "../sites/index.js";
 import { call, onBroadcast } from "./bridge.js";
 import { addControl, setControlState } from "./control.js";
-import { markControl, openPanel } from "./panel.js";
+import { currentPanel, markControl, openPanel } from "./panel.js";
 import { pageShape, skeleton } from "./skeleton.js";
 
 const state = {
@@ -188,7 +188,33 @@ async function loadPack() {
 }
 
 /** What the popup asks the page: its health line, or a report (the page's anonymised skeleton). */
+/** The queue view's commands: open one post's panel (by its id), insert the open panel's reply. */
+function onQueueCommand(msg, reply) {
+  if (msg.type === "open-post") {
+    for (const adapter of state.adapters) {
+      for (const el of adapter.findPosts(rootFor(adapter))) {
+        const post = adapter.readPost(el);
+        if (!post || String(post.post_id) !== String(msg.post_id)) continue;
+        el.scrollIntoView({ block: "center" });
+        const host = el.querySelector("replydesk-control");
+        open(adapter, el, host && host.shadowRoot.querySelector("button"));
+        reply({ opened: true });
+        return;
+      }
+    }
+    reply({ opened: false });
+    return;
+  }
+  const panel = currentPanel();
+  if (panel) panel.insert();
+  reply({ inserted: Boolean(panel) });
+}
+
 function onPageMessage(msg, sender, reply) {
+  if (msg && (msg.type === "open-post" || msg.type === "insert-current")) {
+    onQueueCommand(msg, reply);
+    return false;
+  }
   if (!msg || (msg.type !== "health" && msg.type !== "report")) return false;
   const health = { site: state.site, ...state.health };
   if (msg.type === "health") {

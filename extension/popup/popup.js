@@ -131,6 +131,22 @@ onBroadcast((msg) => {
   }
 });
 $("options").addEventListener("click", () => ext.runtime.openOptionsPage());
+// The queue view: Chromium's side panel, Firefox's sidebar (both open only from a click like this one).
+$("queue-view").addEventListener("click", async () => {
+  try {
+    if (ext.sidePanel && ext.sidePanel.open) {
+      const win = await ext.windows.getCurrent();
+      await ext.sidePanel.open({ windowId: win.id });
+    } else if (globalThis.browser && browser.sidebarAction) {
+      await browser.sidebarAction.open();
+    } else {
+      await ext.tabs.create({ url: ext.runtime.getURL("sidepanel/sidepanel.html") });
+    }
+    window.close();
+  } catch {
+    await ext.tabs.create({ url: ext.runtime.getURL("sidepanel/sidepanel.html") });
+  }
+});
 call("status").then(showStatus).catch((err) => showStatus({ state: "server_down", message: err.message }));
 call("queue").then((q) => {
   items = q.items || [];

@@ -13,6 +13,24 @@ import { refreshQueue, replied, track } from "./queue.js";
 import { settings } from "./settings.js";
 import { dropPort, suggest } from "./suggest.js";
 
+/** Open a post on its site (the queue view's "open"), and with `suggest` open its reply panel once the page has
+ * read it. Resolves to the tab's id, for the queue view's next command (insert). */
+async function openPost(url, postId, suggest) {
+  const tab = await ext.tabs.create({ url });
+  if (!suggest) return { tab: tab.id };
+  const end = Date.now() + 20000;
+  while (Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 300));
+    try {
+      const res = await ext.tabs.sendMessage(tab.id, { type: "open-post", post_id: postId });
+      if (res && res.opened) return { tab: tab.id, opened: true };
+    } catch {
+      // the page or its content script is not there yet
+    }
+  }
+  return { tab: tab.id, opened: false };
+}
+
 export const handlers = {
   status: () => checkStatus(),
   settings: async () => {
@@ -30,6 +48,8 @@ export const handlers = {
   replied: ({ post, id }) => replied(cleanPost(post), id),
   queue: () => refreshQueue(),
   openTab: ({ url }) => ext.tabs.create({ url }).then(() => true),
+  openPost: ({ url, post_id: postId, suggest }) => openPost(url, postId, suggest),
+  tabCommand: ({ tab, command }) => ext.tabs.sendMessage(tab, { type: command }),
   pairAsk: () => pairAsk(),
   pairPoll: ({ id }) => pairPoll(id),
 };

@@ -27,7 +27,7 @@ def test_manifest_talks_to_loopback_only_and_matches_the_real_sites() -> None:
     assert {"https://x.com/*", "https://twitter.com/*", "https://www.facebook.com/*",
             "https://web.facebook.com/*"} <= set(matches)
     assert all(m.startswith("https://") or "/demo" in m for m in matches)
-    assert MANIFEST["permissions"] == ["storage", "clipboardWrite"]
+    assert MANIFEST["permissions"] == ["storage", "clipboardWrite", "sidePanel"]  # sidePanel: the queue view
 
 
 def test_zips_for_both_browsers(tmp_path: Path) -> None:

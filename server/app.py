@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 
-from server import __version__, admin, demo
+from server import __version__, admin, demo, triage
 from server.config import Config
 from server.llm import engine as llm_engine
 from server.packs.seed import seed_packs
@@ -57,6 +57,7 @@ def create_app(config: Config | None = None) -> Flask:
     suggest_socket.init_app(svc)
     pairing.init_app(app, svc)
     openapi.init_app(app)
+    triage.init_app(app, svc)
 
     @app.get("/healthz")
     def healthz() -> Any:

@@ -62,6 +62,7 @@ class PackView:
     intents: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     style: Mapping[str, Any] = field(default_factory=dict)
     keywords: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    examples: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # [analysis] example posts per intent
     faq: tuple[Mapping[str, Any], ...] = ()
     llm: Mapping[str, Any] = field(default_factory=dict)
 
@@ -117,6 +118,7 @@ def build_view(data: Mapping[str, Any]) -> PackView:
         intents=MappingProxyType({k: _dict(v) for k, v in _dict(data.get("intents")).items()}),
         style=_dict(data.get("style")),
         keywords=MappingProxyType({k: _strs(v) for k, v in _dict(_dict(data.get("analysis")).get("keywords")).items()}),
+        examples=MappingProxyType({k: _strs(v) for k, v in _dict(_dict(data.get("analysis")).get("examples")).items()}),
         faq=tuple(_dict(e) for e in (data.get("faq") or []) if isinstance(e, Mapping)),
         llm=_dict(data.get("llm")),
     )

@@ -209,6 +209,8 @@ def _calls(srv) -> list[tuple[str, str, dict[str, Any], int]]:
                                         "platform": "facebook", "post": POST}, "headers": auth}, 200),
         ("POST", "/api/tone", {"json": {"platform": "x"}, "headers": auth}, 400),
         ("POST", "/api/tone", {"json": {"text": "hi", "pack": "nope"}, "headers": auth}, 404),
+        ("POST", "/api/triage/correction", {"json": {"post": POST, "intent": "complaint"}, "headers": auth}, 201),
+        ("POST", "/api/triage/correction", {"json": {"post": POST, "intent": "nope"}, "headers": auth}, 400),
         ("GET", "/api/packs", {"headers": auth}, 200),
         ("GET", "/api/packs/default", {"headers": auth}, 200),
         ("GET", "/api/packs/nope", {"headers": auth}, 404),

@@ -64,7 +64,8 @@ def run() -> list[dict]:
     pct = 100.0 * right / len(everything)
     rows.append({"name": "intent accuracy (labelled + samples)", "median_ms": round(pct, 1), "p99_ms": round(pct, 1),
                  "target": ">= 90 %", "n": len(everything), "unit": "%",
-                 "note": "rule-based classifier; figure on posts the rules were tuned with"})
+                 "note": "rules only (no model passed); figure on posts the rules were tuned with; "
+                         "with the model: bench_triage"})
     return rows
 
 

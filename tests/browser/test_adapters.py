@@ -10,6 +10,7 @@ fast selectors off, so the structural reader alone must read every saved page to
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,10 @@ def browser(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         yield session
 
 
-def read_page(browser: Any, site: str, url: str, fixture: Path | str) -> list[dict[str, Any]]:
-    """Load `fixture` as `url` and run the site's adapter over every post on it."""
+def read_page(browser: Any, site: str, url: str, fixture: Path | str,
+              mode: dict[str, bool] | None = None) -> list[dict[str, Any]]:
+    """Load `fixture` as `url` and run the site's adapter over every post on it (in the session's reading mode,
+    or `mode`)."""
     page = browser.context.new_page()
     try:
         routes: dict[str, Path | str] = dict(MODULE_ROUTES)
@@ -67,7 +70,7 @@ def read_page(browser: Any, site: str, url: str, fixture: Path | str) -> list[di
         page.goto(url)
         origin = "https://x.com" if site == "x" else "https://www.facebook.com"
         module = f"{origin}/__rd/sites/{'x' if site == 'x' else 'facebook'}.js"
-        return page.evaluate(READ_ALL, [module, BRAND[site], browser.mode])
+        return page.evaluate(READ_ALL, [module, BRAND[site], mode or browser.mode])
     finally:
         page.close()
 
@@ -327,3 +330,38 @@ def test_facebook_handles_as_facebook_allows_them(browser: Any) -> None:
     found = posts(read_page(browser, "facebook", "https://www.facebook.com/AcmeShop", html))
     assert [p["author"]["handle"] for p in found] == ["maria.santos.77", "100000123", None, None]
     assert [p["text"] for p in found] == ["post 1001", "post 1002", "post 1003", "post 1004"]
+
+
+# ---------------------------------------------------------------- the site changed its markup
+
+def strip_fast_hooks(html: str) -> str:
+    """The saved page as it would be after the site renamed its hooks: no data-testid, no data-ad-* attributes,
+    no classic .userContent class. Only structure, roles and links are left for the adapters."""
+    html = re.sub(r'\sdata-testid="[^"]*"', "", html)
+    html = re.sub(r'\sdata-ad-[a-z-]+="[^"]*"', "", html)
+    return re.sub(r"\buserContent\b", "c0ntent", html)
+
+
+@pytest.mark.parametrize(("site", "url", "name", "author", "text"), [
+    ("x", "https://x.com/TestUser123/status/1981398750557065646", "x/x-tweet-sample.html",
+     {"handle": "TestUser123", "name": "Test User Account"}, "Democrat Shutdown Jeopardizes America's Skies"),
+    ("x", "https://x.com/TestQuoter/status/1983130065320780162", "x/x-tweet-quote.html",
+     {"handle": "TestQuoter", "name": "Test Quoter"}, "This is a quote tweet with additional commentary"),
+    ("facebook", "https://www.facebook.com/", "facebook/timeline.html", {"handle": "propublica", "name": "ProPublica"},
+     "National Park Service officials have deleted every mention"),
+    ("facebook", "https://www.facebook.com/", "facebook/sisi-timeline-ad.html", {"handle": "honey", "name": "Honey"},
+     "You already pay for Prime."),
+])
+def test_structure_reads_a_page_whose_hooks_changed(browser: Any, site: str, url: str, name: str,
+                                                    author: dict[str, str], text: str) -> None:
+    """With every site-specific hook gone, the fast selectors miss and the structural fallback reads the post."""
+    html = strip_fast_hooks((FIXTURES / name).read_text(encoding="utf-8"))
+    assert "data-testid" not in html and "data-ad-" not in html
+    found = posts(read_page(browser, site, url, html))
+    assert len(found) == 1
+    assert found[0]["author"] == author and found[0]["text"].startswith(text)
+    # The fast selectors alone see nothing readable there: the fallback did the reading.
+    assert posts(read_page(browser, site, url, html, {"fast": True, "structural": False})) == []
+    if name == "x/x-tweet-quote.html":
+        assert "original quoted" not in found[0]["text"]
+        assert found[0]["quoted"]["author"]["handle"] == "OriginalAuthor"

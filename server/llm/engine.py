@@ -200,7 +200,7 @@ class _Relay:
         """The playbook reply as the answer, with the reason the model's reply did not stand."""
         if self.on_delta is not None and self.forwarded == 0:
             self.on_delta(playbook_reply)
-        out = {"reply": playbook_reply, "engine": "playbook", "fallback_reason": reason, "sources": []}
+        out = {"reply": playbook_reply, "engine": "playbook", "fallback_reason": reason}  # its own sources stand
         if detail:
             out["fallback_detail"] = detail
         return out

@@ -48,6 +48,20 @@ def clean_items(grounding: Any) -> list[dict[str, Any]]:
     return out
 
 
+def from_context(context: Any) -> list[dict[str, Any]]:
+    """Grounding items from the suggest context (server/suggest/context.gather): its articles and sent replies.
+
+    Private articles (answers that belong in a DM) are left out: the model writes a public reply."""
+    if not isinstance(context, dict):
+        return []
+    items = [{"id": a.get("id"), "title": a.get("title") or "", "url": a.get("url"), "kind": "article",
+              "text": " ".join(str(f) for f in a.get("facts") or [])}
+             for a in context.get("articles") or [] if isinstance(a, dict) and not a.get("private")]
+    items += [{"id": m.get("id"), "title": m.get("title") or "", "kind": "reply", "text": m.get("reply") or ""}
+              for m in context.get("memory") or [] if isinstance(m, dict)]
+    return clean_items(items)
+
+
 def _times(text: str) -> set[str]:
     out = set()
     for m in _TIME.finditer(text):

@@ -12,6 +12,7 @@ from typing import Any
 from server.core import analysis, grounding, playbook, tone
 from server.core.errors import Invalid, NotFound
 from server.core.posts import validate_post
+from server.llm.grounding import from_context as llm_grounding
 from server.packs.store import Pack, PackError, PackStore
 from server.suggest.context import gather
 
@@ -81,14 +82,15 @@ def suggest(post: dict[str, Any], pack: Pack, options: dict[str, Any], *, llm: A
     facts = {**facts, "escalated": bool(context.get("escalated"))}
     answer: dict[str, Any] = {"reply": result["reply"], "engine": "playbook"}
     if llm is not None:
-        answer.update(llm.generate(post, facts, pack, options, playbook_reply=result["reply"], on_delta=on_delta))
+        answer.update(llm.generate(post, facts, pack, options, playbook_reply=result["reply"], on_delta=on_delta,
+                                   grounding=llm_grounding(context)))
     elif on_delta is not None:
         on_delta(result["reply"])
     for key in ("engage", "notice"):
         if key in result:
             answer[key] = result[key]
     answer["advice"] = result.get("advice")
-    answer["sources"] = result.get("sources") or []
+    answer.setdefault("sources", result.get("sources") or [])  # the model's reply names its own
     answer["analysis"] = facts
     # The LLM guard already checked the reply it let through; any other reply is checked here.
     answer["tone"] = answer.get("tone") or tone.check(answer["reply"], post["platform"], pack=pack, post=post,

@@ -247,3 +247,25 @@ def test_a_server_without_token_counts_gets_an_estimate(fake, engine, post, pack
     out, _ = _gen(engine, post, pack)
     assert len(fake.requests) == 1
     assert out["usage"]["estimated"] is True and out["usage"]["completion_tokens"] > 0
+
+
+# -- through /api/suggest: retrieval's articles reach the model and the answer -----------------------------------
+def test_suggest_passes_the_articles_and_answers_with_their_sources(fake, tmp_path, post):
+    from server.app import create_app
+    from tests.support.live import make_config
+
+    app = create_app(make_config(tmp_path / "data", llm_base_url=fake.url, llm_model="fake-model", llm_timeout=3))
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {app.config['REPLYDESK_TOKEN']}"
+    fake.mode = "unsigned"
+    fake.reply = "Kate, our care team answers Monday to Friday 8am to 8pm and Saturday 9am to 5pm (UK time)."
+    question = {**post, "text": "@AcmeShop what are your customer care opening hours on Saturday?"}
+    out = client.post("/api/suggest", json={"post": question, "options": {"signature": "^KM"}}).get_json()
+    assert len(fake.requests) == 1
+    assert out["engine"] == "openai" and out["reply"] == fake.reply + " ^KM"
+    assert [s["id"] for s in out["sources"]] == ["care-hours"]
+    assert out["usage"]["calls"] == 1 and out["usage"]["total_tokens"] > 0
+    user = fake.requests[0]["body"]["messages"][-1]["content"]
+    assert "[care-hours] (article) Customer care hours" in user and "Saturday 9am to 5pm" in user
+    totals = app.extensions["replydesk"].llm.usage_totals()
+    assert (totals["requests"], totals["calls"]) == (1, 1)

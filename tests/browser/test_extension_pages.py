@@ -112,15 +112,20 @@ def test_no_control_on_the_brands_own_posts_and_replies(browser: BrowserSession)
     page.close()
 
 
-def test_demo_post_with_a_dotted_handle_gets_its_control(browser: BrowserSession, server: LiveServer) -> None:
-    """The demo's most urgent post (a burned hand, a lawyer) has a handle X would not allow: it is read anyway."""
-    set_mode(browser, MODES["fast"])
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_demo_post_with_a_dotted_handle_gets_its_control(browser: BrowserSession, server: LiveServer,
+                                                         mode: str) -> None:
+    """The demo's most urgent post (a burned hand, a lawyer) has a handle X would not allow: it is read anyway,
+    and every other post of the demo is read too, by either reader."""
+    set_mode(browser, MODES[mode])
     page = browser.context.new_page()
     page.goto(f"{server.url}/demo")
     page.wait_for_selector("html[data-replydesk=ready]", timeout=20_000)
     lauren = page.locator('[data-demo-site="x"] article', has_text="burned my hand")
     wait_until(lambda: lauren.locator("replydesk-control").count() == 1, what="Suggest reply on Lauren's post")
-    assert health(page)["unreadable"] == 0
+    h = health(page)
+    assert h["unreadable"] == 0 and h["found"] >= 20, h
+    assert page.locator("replydesk-control").count() == h["read"] - h["brand"]
     page.close()
 
 

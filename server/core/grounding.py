@@ -44,23 +44,32 @@ _LANG_WORDS = {
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
-def detect_lang(text: str) -> str | None:
-    """The post's language by its function words, or None when too few to tell (short or mixed posts)."""
+def _lang_counts(text: str) -> dict[str, int]:
     words = [w.lower() for w in _WORD.findall(text or "")]
-    counts = {lang: sum(w in vocab for w in words) for lang, vocab in _LANG_WORDS.items()}
+    return {lang: sum(w in vocab for w in words) for lang, vocab in _LANG_WORDS.items()}
+
+
+def detect_lang(text: str, least: int = 2) -> str | None:
+    """The post's language by its function words, or None when too few to tell (short or mixed posts)."""
+    counts = _lang_counts(text)
     best = max(counts, key=lambda k: counts[k])
     ordered = sorted(counts.values(), reverse=True)
-    if ordered[0] < 2 or ordered[0] == ordered[1]:
+    if ordered[0] < least or ordered[0] == ordered[1]:
         return None
     return best
 
 
 def post_lang(post: Mapping[str, Any], analysis: Mapping[str, Any]) -> str | None:
-    """The language to answer in: the analysis' `lang`, else the post's own `lang`, else a guess."""
-    for raw in (analysis.get("lang"), post.get("lang")):
-        if isinstance(raw, str) and re.match(r"^[a-z]{2}$", raw.lower()):
-            return raw.lower()
-    return detect_lang(str(post.get("text") or ""))
+    """The language to answer in: the post's own `lang` (the page's), else the analysis' `lang` unless the post's
+    function words clearly say otherwise (a model's guess on a short post can be wrong), else a guess."""
+    own = post.get("lang")
+    if isinstance(own, str) and re.match(r"^[a-z]{2}$", own.lower()):
+        return own.lower()
+    guess = analysis.get("lang")
+    clear = detect_lang(str(post.get("text") or ""), least=3)
+    if isinstance(guess, str) and re.match(r"^[a-z]{2}$", guess.lower()):
+        return clear if clear and clear != guess.lower() else guess.lower()
+    return clear or detect_lang(str(post.get("text") or ""))
 
 
 def shown_private(post: Mapping[str, Any], analysis: Mapping[str, Any]) -> list[str]:
@@ -111,10 +120,12 @@ def pick_facts(facts: Sequence[str], post_text: str, most: int) -> list[str]:
     if not facts:
         return []
     words = _words(post_text)
-    ranked = sorted(range(len(facts)), key=lambda i: (-len(_words(facts[i]) & words), i))
-    keep = {0} | set(ranked[: max(0, most - 1)]) if most > 1 else {ranked[0] if _words(facts[ranked[0]]) & words
-                                                                    else 0}
-    return [facts[i] for i in sorted(keep)][:most]
+    overlap = [len(_words(f) & words) for f in facts]
+    if most <= 1:  # one fact: the one that speaks to the post most, the main answer when none does
+        best = max(range(len(facts)), key=lambda i: (overlap[i], -i))
+        return [facts[best if overlap[best] else 0]]
+    rest = sorted(range(1, len(facts)), key=lambda i: (-overlap[i], i))[: most - 1]
+    return [facts[i] for i in sorted({0, *rest})]
 
 
 _GREETING = re.compile(r"^\s*(?:hi|hello|hey|dear|hola|bonjour)\b[^,.!]*[,.!]\s*", re.I)
@@ -139,7 +150,7 @@ def personalise(reply: str, old_names: Sequence[str] = ()) -> str:
         if name:
             text = re.sub(rf",?\s*\b{re.escape(name)}\b,?", "", text)
     for rx, repl in _PRIVATE:
-        text = rx.sub(repl, text)
+        text = rx.sub(lambda m, r=repl: m.expand(r).lower() if r else "", text)
     text = re.sub(r"\s{2,}", " ", text).strip(" ,")
     return text[:1].upper() + text[1:] if text else ""
 

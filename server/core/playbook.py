@@ -30,7 +30,7 @@ from server.core.tone import weighted_length
 # Words of an apology: the reply makes one, not two in a row.
 APOLOGY = ("sorry", "apologi")
 # Sentence kinds dropped to make room, first to last. Everything not listed here is essential.
-DROP_ORDER = ("emoji", "lighthearted", "closing", "warm", "answer_more", "history", "empathy", "answer_fact",
+DROP_ORDER = ("emoji", "lighthearted", "closing", "warm", "answer_more", "empathy", "history", "answer_fact",
               "follow_up")
 # Openers that cheer or thank: wrong for an upset or sarcastic customer (the tone check flags them too).
 CHEERFUL = ("great question", "good question", "happy to help", "love that", "glad you asked", "made our day")
@@ -490,7 +490,8 @@ def _sources_of(req: _Request, text: str) -> list[dict[str, Any]]:
     """The articles and sent replies the final reply still draws on (a fact dropped to fit is no source)."""
     c = _Composer(req, shortest=False)
     c.next_step("")
-    used = any(s.text in text for s in c.register() if s.kind in ("answer", "answer_fact"))
+    flat = text.replace("!", ".")
+    used = any(s.text.replace("!", ".") in flat for s in c.register() if s.kind in ("answer", "answer_fact"))
     return c.sources if used else []
 
 

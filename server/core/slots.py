@@ -43,6 +43,7 @@ class GroundedSlots:
     severity: str
     sources: list[dict[str, Any]]
     answered: bool
+    chooser: Any
 
     def add(self, kind: str, text: str | None) -> None: ...  # the composer's
     def pick(self, slot: str, templates: Sequence[str], **how: Any) -> str | None: ...  # the composer's
@@ -115,6 +116,7 @@ class GroundedSlots:
                 facts = grounding.pick_facts(art.get("facts") or [], str(self.req.post.get("text") or ""), most)
                 if self.req.post.get("platform") == "x":
                     facts = [grounding.trim_fact(f) for f in facts]
+                facts = [f for f in facts if self.chooser.clean(f)]  # the pack's banned phrases hold for facts too
                 if not facts:
                     continue
                 # A question's answer is the reply; a problem's fact helps, and gives way to the next step.
@@ -155,8 +157,11 @@ def _sentences(text: str) -> list[str]:
 
 
 def _is_greeting_or_dm(sentence: str) -> bool:
+    """Sentences of a sent reply that belonged to its customer: apologies, thanks, DM requests, removed details."""
     low = sentence.lower()
-    return low.startswith(("sorry", "i'm sorry", "thanks", "thank you")) or " dm" in low or "private message" in low
+    personal = ("your email", "your number")
+    return low.startswith(("sorry", "so sorry", "i'm sorry", "i am sorry", "thanks", "thank you", "really sorry")) \
+        or " dm" in low or "private message" in low or any(p in low + " " for p in personal)
 
 
 def localized(pack_data: Mapping[str, Any], lang: str | None) -> tuple[Mapping[str, Any] | None, str | None]:

@@ -9,6 +9,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from server.core import grounding
 from server.knowledge.index import index_for, memory_for
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def gather(post: dict[str, Any], pack: Any, facts: dict[str, Any], queue: Any = 
            lang: str | None = None) -> dict[str, Any]:
     """The engine's context for one post (see server/core/playbook.generate)."""
     query = _query(post)
+    lang = lang or grounding.post_lang(post, facts)
     context: dict[str, Any] = {"now": datetime.now(UTC), "articles": _articles(pack, query, lang, facts.get("intent")),
                                "memory": [], "history": [], "escalated": False}
     if queue is None:

@@ -127,3 +127,13 @@ def test_interrupted_set_with_articles_rolls_forward(tmp_path: Path) -> None:
     assert recover(folder)
     assert (folder / "knowledge" / "b.md").read_text() == ARTICLE
     assert (folder / "a.toml").read_text() == "x=2\n"
+
+
+def test_shipped_articles_keep_their_packs_banned_phrases() -> None:
+    """Facts are said in public as written: a banned word in one (Skyway bans "compensation") loses the answer."""
+    for name in ("default", "skyway"):
+        pack = parse_pack(name, read_files(PROMPTS / name))
+        banned = [b.lower() for b in pack.view.tone.banned_phrases]
+        for art in pack.data["knowledge"]:
+            hits = [b for b in banned if b in art["body"].lower()]
+            assert not hits, (name, art["id"], hits)

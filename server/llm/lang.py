@@ -118,9 +118,18 @@ def wrong_language(reply: str, want: str | None) -> str | None:
     return got if got is not None and got != want else None
 
 
+def _code(raw: Any) -> str | None:
+    if not isinstance(raw, str) or not raw:
+        return None
+    code = raw.lower().split("-")[0].split("_")[0]
+    return code if code in NAMES else None
+
+
 def expected_language(post: dict[str, Any], facts: dict[str, Any]) -> str | None:
-    """The language the reply must be in: the analysis', the post's, else what the post itself reads as."""
-    code = facts.get("lang") or post.get("lang")
-    if isinstance(code, str) and code:
-        return code.lower().split("-")[0].split("_")[0]
-    return detect(str(post.get("text") or ""))
+    """The language the reply must be in: the post's own `lang` (the site's), else what this module reads the
+    post as when it is sure, else the analysis' `lang` ("und" and unknown codes count as none).
+
+    The analysis' guess comes last because a detector's slip there ("the password reset email never came" read as
+    Italian) would make the model answer an English customer in Italian; the site's tag and two agreeing signals
+    are surer."""
+    return _code(post.get("lang")) or detect(str(post.get("text") or "")) or _code(facts.get("lang"))

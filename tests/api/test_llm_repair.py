@@ -269,3 +269,11 @@ def test_suggest_passes_the_articles_and_answers_with_their_sources(fake, tmp_pa
     assert "[care-hours] (article) Customer care hours" in user and "Saturday 9am to 5pm" in user
     totals = app.extensions["replydesk"].llm.usage_totals()
     assert (totals["requests"], totals["calls"]) == (1, 1)
+
+
+def test_the_sites_language_tag_beats_the_analysis_guess(fake, engine, post, pack):
+    english = {**post, "lang": "en", "text": "@AcmeShop the password reset email never came, I've tried twice"}
+    facts = {**analysis.analyze(english, pack), "lang": "it"}  # a detector's slip upstream
+    out = engine.generate(english, facts, pack, {}, playbook_reply=PLAYBOOK)
+    assert len(fake.requests) == 1 and out["engine"] == "openai"
+    assert "language: English" in fake.requests[0]["body"]["messages"][-1]["content"]

@@ -121,6 +121,7 @@ async function reportPage() {
 
 $("report").addEventListener("click", () => reportPage());
 showHealth();
+setInterval(showHealth, 2000); // the page keeps scrolling: so does its health line
 
 onBroadcast((msg) => {
   if (msg.event === "status") showStatus(msg.status);

@@ -47,7 +47,8 @@ def firefox_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-IMPORT = re.compile(r"""(?:^|[;\s])(?:import|export)\s[^'"]*?\bfrom\s*["']([^"']+)["']|\bimport\s*["']([^"']+)["']""", re.M)
+IMPORT = re.compile(r"""(?:^|[;\s])(?:import|export)\s[^'"]*?\bfrom\s*["']([^"']+)["']"""
+                    r"""|\bimport\s*["']([^"']+)["']""", re.M)
 
 
 def missing_imports(source: Path) -> list[str]:

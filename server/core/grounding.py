@@ -68,6 +68,9 @@ def post_lang(post: Mapping[str, Any], analysis: Mapping[str, Any]) -> str | Non
     guess = analysis.get("lang")
     clear = detect_lang(str(post.get("text") or ""), least=3)
     if isinstance(guess, str) and re.match(r"^[a-z]{2}$", guess.lower()):
+        counts = _lang_counts(str(post.get("text") or ""))
+        if guess.lower() != "en" and counts["en"] > counts.get(guess.lower(), 0):
+            return "en"  # more English function words than the guessed language's: a short post misread
         return clear if clear and clear != guess.lower() else guess.lower()
     return clear or detect_lang(str(post.get("text") or ""))
 

@@ -155,13 +155,24 @@ class ReplyMemory:
         hits = []
         for pos, score, matched in self._index.top(tokens(text, self.lang), k + len(skip), MIN_REPLY_SCORE):
             row = self.sent[pos]
-            if str(row.get("id")) in skip or (intent and row.get("intent") and row["intent"] != intent):
+            if str(row.get("id")) in skip or _other_kind(intent, row.get("intent")):
                 continue
             if len(matched) < 2:
                 continue
             hits.append(Hit(id=f"reply:{row.get('id')}", title="Earlier reply from the team", score=round(score, 3),
                             matched=matched, reply=row))
         return hits[:k]
+
+
+# Posts that want help (a question and a complaint about the same fault) share answers; praise, spam, abuse and
+# safety posts share them only with their own kind.
+HELP_INTENTS = frozenset({"question", "request", "complaint", "outage"})
+
+
+def _other_kind(a: str | None, b: str | None) -> bool:
+    if not a or not b or a == b:
+        return False
+    return not (a in HELP_INTENTS and b in HELP_INTENTS)
 
 
 _cache_lock = threading.Lock()

@@ -30,6 +30,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(parts[0])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def triage_model() -> None:
+    """Every tier analyses with the triage model registered, as the server does (create_app registers it), so a
+    unit test sees the same analysis whether or not an app was created earlier in the session."""
+    from server import triage
+    from server.core.analysis import triage as core_triage
+
+    core_triage.register(triage.model())
+
+
 @pytest.fixture(scope="session")
 def sample_posts() -> list[dict[str, Any]]:
     return json.loads((DATA / "sample_posts.json").read_text())

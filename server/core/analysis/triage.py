@@ -21,7 +21,9 @@ QUESTION_COMPLAINT_P = 0.65  # a question without a problem cue needs more ("why
 # A stated time pressure: a deadline in hours or days, an event that cannot move, or plain "urgent".
 TIME_PRESSURE = rx(
     r"\b(?:in|within|only|next|under|less than)\s+(?:\d+|an?|one|two|three|few|half an)\s*(?:min(?:ute)?s?|hours?|"
-    r"hrs?|h)\b|\b(?:tomorrow|tonight|this (?:morning|afternoon|evening)|asap|urgent\w*|right now|"
+    r"hrs?|h)\b|\b(?:is|are|was|'s|starts?|leaves?|leaving|departs?|fly|flies|flying|due|needed|need it|need them)"
+    r"\s+(?:tomorrow|tonight|this (?:morning|afternoon|evening))\b|\b(?:by|before|until) (?:tomorrow|tonight)\b"
+    r"|\b(?:asap|urgent\w*|right now|"
     r"(?:need|needs|needed|must|have to|has to)\b[^.!?]{0,40}\btoday|(?:by|before) (?:the end of )?today|"
     r"immediately|emergency|by (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|tonight))\b"
     r"|\b(?:flight|train|bus|ferry|boat) (?:leaves|departs|boards|is at)\b|\b(?:boarding|departs?|leaves) (?:in|at)\b"
@@ -102,14 +104,17 @@ def decide(rule_intent: str, scores: Mapping[str, float], reading: Mapping[str, 
     if example and example["similarity"] >= EXAMPLE_MIN_SIM:
         return str(example["intent"])
     heads = reading["heads"]
+    problem = bool((reading.get("cues") or {}).get("problem"))
     if sarcasm and heads["complaint"] >= 0.35:
         return "complaint"
     if rule_intent == "request" and scores.get("request", 0) >= 3:
         return "request"
     if reading.get("lang") not in (None, "en") and rule_intent in ("complaint", "praise"):
         return rule_intent  # the heads learned English; the rules carry es/fr/de cues
+    if rule_intent == "praise" and not problem and heads["complaint"] < 0.7:
+        return "praise"  # "fastest delivery ever ... Impressed!": the rules' praise cues, nothing wrong named
     if rule_intent == "question" and scores.get("question", 0) >= 2 and heads["complaint"] < QUESTION_COMPLAINT_P \
-            and not (reading.get("cues") or {}).get("problem"):
+            and not problem:
         return "question"  # "do you ship to Canada?" reads a little negative to the head, not enough
     if heads["praise"] >= PRAISE_P and (heads["praise"] >= heads["complaint"] or rule_intent == "praise"):
         return "praise"

@@ -296,7 +296,9 @@ export function readPost(article) {
 /** Where the "Suggest reply" control goes: the tweet's own action bar (reply, repost, like...). */
 export function actionBar(article) {
   return safely(() => {
-    const groups = own(article, '[role="group"]', { nested: "article", exclude: quoteRoots(article) });
+    let groups = own(article, '[role="group"]', { nested: "article", exclude: quoteRoots(article) });
+    // A quoted tweet has no action bar of its own: a bar that sits inside the quote's box is the tweet's.
+    if (!groups.length) groups = own(article, '[role="group"]', { nested: "article" });
     const bar = groups.reverse().find((g) => g.querySelector('[data-testid="reply"], [data-testid="like"]'));
     return bar || groups[0] || null;
   });
@@ -333,7 +335,8 @@ export function replyBox(article) {
 
 /** Open the reply box the site's own way: its Reply button. */
 export function openReply(article) {
-  const button = own(article, '[data-testid="reply"]', { nested: "article", exclude: quoteRoots(article) })[0];
+  const button = own(article, '[data-testid="reply"]', { nested: "article", exclude: quoteRoots(article) })[0]
+    || own(article, '[data-testid="reply"]', { nested: "article" })[0];
   if (button) button.click();
   return Boolean(button);
 }

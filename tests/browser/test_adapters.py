@@ -132,6 +132,25 @@ def test_x_quote_is_context_not_text(browser: Any) -> None:
     assert post["thread"][-1]["text"] == quoted["text"] and post["thread"][-1]["kind"] == "quote"
 
 
+def test_x_quote_of_a_video_tweet(browser: Any) -> None:
+    """tweetyoink's quote-of-a-video page: the quote's author has no profile link, its time no status link."""
+    url = "https://x.com/QuotingUser/status/1983128852952998358"
+    results = read_page(browser, "x", url, FIXTURES / "x-more" / "x-tweet-quote-video.html")
+    assert len(results) == 1
+    post = results[0]["post"]
+    assert post["author"] == {"handle": "QuotingUser", "name": "Quoting User"}
+    assert post["text"] == "How to share Example.com links"
+    assert post["created_at"] == "2025-10-28T11:08:57.000Z"
+    assert post["post_id"] == "1983128852952998358"
+    assert post["url"] == "https://x.com/QuotingUser/status/1983128852952998358"
+    quoted = post["quoted"]
+    assert quoted["author"] == {"handle": "OriginalPoster", "name": "Original Poster"}
+    assert quoted["text"] == ("How to share Example.com links?\n\nTap any heading, hit the link icon, and your "
+                              "link is copied instantly.")
+    assert quoted["created_at"] == "2025-10-28T07:15:53.000Z"
+    assert results[0]["bar"] is True
+
+
 @pytest.mark.parametrize(("name", "author", "handle", "text", "created", "post_id"), [
     ("timeline.html", "ProPublica", "propublica",
      "National Park Service officials have deleted every mention of humans’ role in causing climate change",
@@ -347,6 +366,8 @@ def strip_fast_hooks(html: str) -> str:
      {"handle": "TestUser123", "name": "Test User Account"}, "Democrat Shutdown Jeopardizes America's Skies"),
     ("x", "https://x.com/TestQuoter/status/1983130065320780162", "x/x-tweet-quote.html",
      {"handle": "TestQuoter", "name": "Test Quoter"}, "This is a quote tweet with additional commentary"),
+    ("x", "https://x.com/QuotingUser/status/1983128852952998358", "x-more/x-tweet-quote-video.html",
+     {"handle": "QuotingUser", "name": "Quoting User"}, "How to share Example.com links"),
     ("facebook", "https://www.facebook.com/", "facebook/timeline.html", {"handle": "propublica", "name": "ProPublica"},
      "National Park Service officials have deleted every mention"),
     ("facebook", "https://www.facebook.com/", "facebook/sisi-timeline-ad.html", {"handle": "honey", "name": "Honey"},

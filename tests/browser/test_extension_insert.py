@@ -168,6 +168,8 @@ def test_rich_editors_take_the_reply(browser: BrowserSession, name: str, url: st
     ("x/x-tweet-sample.html", "https://x.com/TestUser123/status/1981398750557065646", "Democrat Shutdown", X_COMPOSER),
     ("x/x-tweet-quote.html", "https://x.com/TestQuoter/status/1983130065320780162", "additional commentary",
      X_COMPOSER),
+    ("x-more/x-tweet-quote-video.html", "https://x.com/QuotingUser/status/1983128852952998358", "How to share",
+     X_COMPOSER),
     ("facebook/timeline.html", "https://www.facebook.com/", "National Park Service", FB_COMPOSER),
     ("facebook/sisi-timeline-ad.html", "https://www.facebook.com/", "You already pay for Prime", FB_COMPOSER),
     ("facebook/lkw-timeline-ad.html", "https://www.facebook.com/", "project management", FB_COMPOSER),

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.browser
 PAGES = [
     ("x/x-tweet-sample.html", "https://x.com/TestUser123/status/1981398750557065646", (1, 1, 0, 0)),
     ("x/x-tweet-quote.html", "https://x.com/TestQuoter/status/1983130065320780162", (1, 1, 0, 0)),
+    ("x-more/x-tweet-quote-video.html", "https://x.com/QuotingUser/status/1983128852952998358", (1, 1, 0, 0)),
     ("mine/x-thread.html", "https://x.com/tom_h/status/1851000000000000011", (4, 4, 0, 1)),
     ("mine/x-timeline.html", "https://x.com/notifications/mentions", (6, 4, 2, 1)),
     ("mine/x-search.html", "https://x.com/search?q=acmeshop&f=live", (4, 4, 0, 1)),

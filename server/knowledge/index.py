@@ -57,7 +57,12 @@ class _Bm25:
                  phrases: list[list[tuple[str, ...]]] | None = None) -> None:
         self.docs = [set(d) for d in docs]
         self.strong = strong
-        self.phrases = phrases or [[] for _ in docs]
+        # Keyword phrases of two or more words -> the articles that list them (looked up by the query's n-grams).
+        self.phrase_docs: dict[tuple[str, ...], list[int]] = {}
+        for pos, found in enumerate(phrases or []):
+            for ph in found:
+                self.phrase_docs.setdefault(ph, []).append(pos)
+        self.longest = max((len(p) for p in self.phrase_docs), default=0)
         self.vocab = set().union(*self.docs) if docs else set()
         self.df: dict[str, int] = {}
         for d in self.docs:
@@ -72,11 +77,14 @@ class _Bm25:
         if not q:
             return []
         scores = self.model.get_scores(q)
-        joined = " " + " ".join(query) + " "
-        for pos, phrases in enumerate(self.phrases):  # a whole phrase says more than its words apart
-            hits = sum(1 for ph in phrases if " " + " ".join(ph) + " " in joined)
-            if hits:
-                scores[pos] += PHRASE_BONUS * hits
+        seen: set[tuple[str, ...]] = set()
+        for n in range(2, self.longest + 1):  # a whole phrase says more than its words apart
+            for i in range(len(query) - n + 1):
+                gram = tuple(query[i:i + n])
+                if gram in self.phrase_docs and gram not in seen:
+                    seen.add(gram)
+                    for pos in self.phrase_docs[gram]:
+                        scores[pos] += PHRASE_BONUS
         # BM25 scores grow with the corpus (idf): a language with 5 articles scores lower than one with 25, so the
         # thresholds (set on 20-odd articles) scale down for small ones.
         scale = min(1.0, math.log(1 + len(self.docs)) / math.log(1 + REFERENCE_DOCS))
@@ -177,7 +185,7 @@ def _other_kind(a: str | None, b: str | None) -> bool:
 
 _cache_lock = threading.Lock()
 _article_cache: dict[tuple[str, str], KnowledgeIndex] = {}
-_reply_cache: dict[str, tuple[tuple, ReplyMemory]] = {}
+_reply_cache: dict[str, tuple[tuple, ReplyMemory, Any]] = {}
 
 
 def index_for(pack: Any) -> KnowledgeIndex:
@@ -199,7 +207,11 @@ def index_for(pack: Any) -> KnowledgeIndex:
 
 
 def memory_for(pack_name: str, sent: Sequence[Mapping[str, Any]]) -> ReplyMemory:
-    """The reply memory for these sent replies, rebuilt only when they change."""
+    """The reply memory for these sent replies, rebuilt only when they change (the same list: no check at all)."""
+    with _cache_lock:
+        found = _reply_cache.get(pack_name)
+    if found is not None and found[2] is sent:
+        return found[1]
     stamp = tuple((s.get("id"), s.get("replied_at"), len(str(s.get("reply") or ""))) for s in sent)
     with _cache_lock:
         found = _reply_cache.get(pack_name)
@@ -207,5 +219,5 @@ def memory_for(pack_name: str, sent: Sequence[Mapping[str, Any]]) -> ReplyMemory
         return found[1]
     built = ReplyMemory(sent)
     with _cache_lock:
-        _reply_cache[pack_name] = (stamp, built)
+        _reply_cache[pack_name] = (stamp, built, sent)
     return built

@@ -6,6 +6,8 @@ client: overhead to first token = client's time to first delta - model's time to
 client's time to done - model's total time. Both include everything the server adds: parsing, analysis, the
 playbook reply (the safety net is always computed), prompt building, the HTTP call to the model, streaming
 relay, the output guard with the tone check, the final tone report, after-suggest hooks and the WebSocket hop.
+The last rows time the LLM layer alone (engine.generate minus the model's time) for three shapes of a good model
+reply, each of which must be kept in one call.
 """
 from __future__ import annotations
 
@@ -60,6 +62,47 @@ def _wait_healthy(url: str, proc: subprocess.Popen, wait: float = 30.0) -> None:
         except requests.RequestException:
             time.sleep(0.1)
     raise RuntimeError("server did not start")
+
+
+N_ENGINE = 100
+SHAPES = (("ok", "signed as asked"), ("signed_ai", "signed ^AI"), ("preamble", "behind a preamble, unsigned"))
+
+
+def _engine_rows(fake_url: str, fake_root: str, http: object, post: dict, tmp: Path, seen: int) -> list[dict]:
+    """The LLM layer alone (prompt, call, relay, tidy, guard with the tone check), streamed, per reply shape:
+    engine.generate's wall time minus the model's own time, and how many calls each suggestion took."""
+    from server.config import Config
+    from server.core import analysis
+    from server.llm import OpenAIEngine
+    from server.packs.store import PackStore
+
+    pack = PackStore(ROOT / "prompts", good_dir=tmp / "good").get("default")
+    engine = OpenAIEngine(Config(data_dir=tmp, llm_base_url=fake_url, llm_model="fake-model", llm_timeout=10), None)
+    facts = analysis.analyze(post, pack)
+    rows = []
+    try:
+        for mode, label in SHAPES:
+            http.post(f"{fake_root}/_mode", json={"mode": mode}, timeout=10)  # type: ignore[attr-defined]
+            walls, calls, kept = [], [], 0
+            for _ in range(WARMUP + N_ENGINE):
+                started = time.perf_counter()
+                out = engine.generate(post, facts, pack, {"signature": "^KM"}, playbook_reply="PLAYBOOK ^KM",
+                                      on_delta=lambda piece: None)
+                walls.append(time.perf_counter() - started)
+                calls.append(out["usage"]["calls"])
+                kept += out["engine"] == "openai"
+            timings = http.get(f"{fake_root}/_timings", timeout=10).json()["timings"][seen:]  # type: ignore
+            seen += len(timings)
+            note = (f"{kept}/{len(walls)} model replies kept, {statistics.mean(calls):.2f} model calls a suggestion")
+            if set(calls) != {1}:  # calls and timings no longer pair up one to one
+                rows.append({"name": f"llm engine overhead, reply {label}", "median_ms": float("nan"),
+                             "p99_ms": float("nan"), "target": "1 call", "n": 0, "note": note})
+                continue
+            over = [w - (t["done"] - t["received"]) for w, t in zip(walls, timings, strict=True)][WARMUP:]
+            rows.append(_row(f"llm engine overhead, reply {label}", over, "1 call", note))
+    finally:
+        engine.close()
+    return rows
 
 
 def run() -> list[dict]:
@@ -134,6 +177,7 @@ def run() -> list[dict]:
                 fallbacks += not ok
                 client_http.append((started, finished) if ok else None)
             timings = model_timings()
+            engine_rows = _engine_rows(fake_url, fake_root, http, post, Path(tmp), len(timings))
         finally:
             for proc in procs:
                 if proc.poll() is None:
@@ -162,6 +206,7 @@ def run() -> list[dict]:
         _row("llm /ws overhead to first token", first_over, TARGET, note),
         _row("llm /ws overhead in total", total_over, TARGET, note),
         _row("llm POST /api/suggest overhead in total", http_over, "-", "non-streaming path, same model"),
+        *engine_rows,
     ]
 
 

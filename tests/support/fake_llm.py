@@ -174,6 +174,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         received = time.perf_counter()
         fake = self.owner
+        if self.path == "/_mode":  # a benchmark in another process switches how the model answers
+            length = int(self.headers.get("Content-Length") or 0)
+            mode = json.loads(self.rfile.read(length) or b"{}").get("mode")
+            if mode not in MODES:
+                self._json(400, {"error": {"message": f"mode must be one of {', '.join(MODES)}"}})
+                return
+            fake.mode = mode
+            self._json(200, {"mode": mode})
+            return
         if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
             self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
             return

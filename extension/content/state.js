@@ -11,6 +11,7 @@ export const STATE_TEXT = Object.freeze({
   replied: "Replied",
   dismissed: "Dismissed",
   closed: "Closed",
+  no_reply: "No reply needed",
 });
 
 /** Show a post's queue state on its control: the dot, a word, and the button's accessible name. */

@@ -35,7 +35,7 @@ function render() {
     const li = document.createElement("li");
     const b = document.createElement("button");
     b.type = "button";
-    const left = Date.parse(it.deadline) - now;
+    const left = it.deadline ? Date.parse(it.deadline) - now : NaN; // no_reply posts have no clock
     const who = document.createElement("span");
     who.className = "who";
     who.textContent = `${it.customer || it.author?.name || it.author?.handle || "Customer"} · ${it.platform === "x" ? "X" : "Facebook"}`;
@@ -45,9 +45,10 @@ function render() {
     const clock = document.createElement("span");
     clock.className = "left";
     clock.dataset.state = left < 0 ? "overdue" : it.state;
-    clock.textContent = left < 0 ? `−${fmt(left)}` : fmt(left);
+    clock.textContent = Number.isNaN(left) ? "no clock" : left < 0 ? `−${fmt(left)}` : fmt(left);
     b.append(who, clock, text);
-    b.setAttribute("aria-label", `${who.textContent}: ${left < 0 ? "overdue" : `${fmt(left)} left`}`);
+    const when = Number.isNaN(left) ? "no clock" : left < 0 ? "overdue" : `${fmt(left)} left`;
+    b.setAttribute("aria-label", `${who.textContent}: ${when}`);
     if (it.url) b.addEventListener("click", () => call("openTab", { url: it.url }).then(() => window.close()));
     li.append(b);
     list.append(li);

@@ -51,19 +51,22 @@ _sent_lock = threading.Lock()
 SENT_RECHECK_SECONDS = 10.0  # a reply text added to an older item shows within this long
 
 
-def _sent(sent_replies: Any, pack_name: str) -> list[dict[str, Any]]:
+def _sent(sent_replies: Any, key_name: str) -> list[dict[str, Any]]:
     """The pack's sent replies, read again only when a newer one exists (reading 1,000 costs ~30 ms; asking for
     the newest ~0.1 ms) or the copy is older than SENT_RECHECK_SECONDS."""
+    pack_name = key_name.split(":", 1)[1]
     newest = sent_replies(pack=pack_name, limit=1)
     key = tuple((r.get("id"), r.get("replied_at")) for r in newest)
     now = time.monotonic()
     with _sent_lock:
-        found = _sent_cache.get(pack_name)
+        found = _sent_cache.get(key_name)
     if found is not None and found[0] == key and now - found[1] < SENT_RECHECK_SECONDS:
         return found[2]
     rows = sent_replies(pack=pack_name, limit=SENT_LIMIT)
     with _sent_lock:
-        _sent_cache[pack_name] = (key, now, rows)
+        if len(_sent_cache) > 16:
+            _sent_cache.clear()
+        _sent_cache[key_name] = (key, now, rows)
     return rows
 
 
@@ -72,7 +75,7 @@ def _memory(queue: Any, pack: Any, post: dict[str, Any], query: str, intent: str
     sent_replies = getattr(queue, "sent_replies", None)
     if sent_replies is None:
         return []
-    sent = _sent(sent_replies, pack.name)
+    sent = _sent(sent_replies, f"{id(queue)}:{pack.name}")
     handle = ((post.get("author") or {}).get("handle") or "").lower()
     lang = post.get("lang")
     hits = memory_for(pack.name, sent).search(query, k=5, exclude=[exclude] if exclude else (), intent=intent)

@@ -28,8 +28,8 @@ PHRASES: Mapping[str, Sequence[str]] = {
     "escalated": ["I've escalated this as urgent to our safety team."],
     "dm_plain": ["Please {dm} and I'll take it from there.", "If you {dm}, I'll pick it up from there."],
     "known_details": ["I have the details from your post, so there's no need to send them again."],
-    "answer_then_check": ["If you {dm} with {details}, I'll check yours {eta}.",
-                          "{dm_cap} with {details} and I'll look into yours {eta}."],
+    "answer_then_check": ["If you {dm} with {details}, I'll look into your case {eta}.",
+                          "{dm_cap} with {details} and I'll look into your case {eta}."],
 }
 SHOWN_WORDS = {"card": "card details", "email": "email address", "phone": "phone number", "address": "address"}
 LANG_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "de": "German", "it": "Italian", "pt": "Portuguese",

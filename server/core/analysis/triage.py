@@ -116,8 +116,10 @@ def decide(rule_intent: str, scores: Mapping[str, float], reading: Mapping[str, 
     if rule_intent == "question" and scores.get("question", 0) >= 2 and heads["complaint"] < QUESTION_COMPLAINT_P \
             and not problem:
         return "question"  # "do you ship to Canada?" reads a little negative to the head, not enough
-    if heads["praise"] >= PRAISE_P and (heads["praise"] >= heads["complaint"] or rule_intent == "praise"):
-        return "praise"
+    asks = rule_intent in ("question", "request") and scores.get(rule_intent, 0) >= 1
+    if heads["praise"] >= PRAISE_P and (heads["praise"] >= heads["complaint"] or rule_intent == "praise") \
+            and not asks:
+        return "praise"  # warm words around an ask ("a birthday gift ... can you get it there in 3?") stay an ask
     if heads["complaint"] >= COMPLAINT_P:
         return "complaint"
     if rule_intent == "praise" and heads["praise"] >= 0.35:

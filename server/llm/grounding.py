@@ -95,15 +95,28 @@ def _links(text: str) -> set[str]:
 _KINDS = (("time", _times, True), ("price", _prices, False), ("duration", _durations, True), ("link", _links, False))
 
 
+_PROMISE = re.compile(r"\b(?:i'll|i will|we'll|we will|i'm going to|we're going to|i can|we can|let me|i'd|"
+                      r"i am going to|expect (?:an? )?(?:update|reply|answer))\b", re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?\n]*")
+
+
+def claims(reply: str) -> str:
+    """The reply without its promises ("I'll update you by 5pm"): a time the agent commits to is the pack's
+    business (its prompt asks for a realistic one), not a claim about the brand to find in its facts."""
+    return " ".join(m.group(0) for m in _SENTENCE.finditer(reply) if not _PROMISE.search(m.group(0)))
+
+
 def unsupported_facts(reply: str, items: list[dict[str, Any]], known: str) -> list[tuple[str, str]]:
     """(kind, value) for each time, price, duration or link in the reply found in none of the grounding items
-    nor in `known` (the post, its thread, the pack's own wording). Times and durations need grounding to judge."""
+    nor in `known` (the post, its thread, the pack's own wording). Times and durations need grounding to judge,
+    and count only outside the reply's promises."""
     corpus = ""
     out = []
+    stated_claims = claims(reply)
     for kind, extract, needs_grounding in _KINDS:
         if needs_grounding and not items:
             continue
-        stated = extract(reply)
+        stated = extract(stated_claims if needs_grounding else reply)
         if not stated:  # the common case: nothing to look up, so the corpus is never scanned
             continue
         corpus = corpus or known + "\n" + "\n".join(f"{i['title']} {i['text']} {i.get('url') or ''}" for i in items)

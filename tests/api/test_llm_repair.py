@@ -277,3 +277,10 @@ def test_the_sites_language_tag_beats_the_analysis_guess(fake, engine, post, pac
     out = engine.generate(english, facts, pack, {}, playbook_reply=PLAYBOOK)
     assert len(fake.requests) == 1 and out["engine"] == "openai"
     assert "language: English" in fake.requests[0]["body"]["messages"][-1]["content"]
+
+
+def test_a_promised_time_is_no_claim_even_with_grounding(fake, engine, post, pack):
+    fake.reply = ("Kate, so sorry! Express delivery costs $4.99, and I'll update you here by 5pm today with news "
+                  "from the courier. ^AC")
+    out, _ = _gen(engine, post, pack, grounding=[HOURS])
+    assert len(fake.requests) == 1 and out["engine"] == "openai" and out["reply"] == fake.reply

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import unicodedata
 
 import snowballstemmer
@@ -44,10 +45,17 @@ def _fold(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
+_STEM_LOCK = threading.Lock()  # a snowballstemmer keeps the word being stemmed in itself: one thread at a time
+
+
 @functools.lru_cache(maxsize=50_000)
 def _stem(word: str, lang: str) -> str:
     st = _stemmer(lang)
-    return _fold(st.stemWord(word) if st else word)
+    if st is None:
+        return _fold(word)
+    with _STEM_LOCK:  # concurrent previews and agents' requests raced inside it (IndexError)
+        stemmed = st.stemWord(word)
+    return _fold(stemmed)
 
 
 def tokens(text: str, lang: str = "en") -> list[str]:

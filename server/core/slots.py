@@ -115,7 +115,7 @@ class GroundedSlots:
                     most = 1  # a problem gets the one fact that helps, then what the agent does
                 facts = grounding.pick_facts(art.get("facts") or [], str(self.req.post.get("text") or ""), most)
                 if self.req.post.get("platform") == "x":
-                    limit = 130 if self.intent == "question" else 90  # a problem's fact shares the room
+                    limit = 130 if self.intent == "question" else 110  # a problem's fact shares the room
                     facts = [grounding.trim_fact(f, limit) for f in facts]
                 facts = [f for f in facts if self.chooser.clean(f)]  # the pack's banned phrases hold for facts too
                 if not facts:

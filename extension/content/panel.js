@@ -31,12 +31,14 @@ const TEMPLATE = `
   </header>
   <div class="who"><div class="avatar" aria-hidden="true"></div><div class="who-text"><div class="name"></div><div class="sub"></div></div></div>
   <div class="chips" aria-label="Assessment"></div>
-  <div class="advice" hidden></div>
+  <div class="advice" id="rd-advice" role="status" hidden></div>
   <div class="editor">
     <div class="backdrop" aria-hidden="true"></div>
     <textarea aria-label="Reply" spellcheck="true" placeholder="Writing a reply…"></textarea>
   </div>
   <div class="meta"><span class="score" data-verdict="none"><i></i><span class="score-text">Tone check</span></span><span class="count" aria-label="Characters"></span></div>
+  <div class="sources" hidden></div>
+  <div class="notice" hidden></div>
   <ul class="findings" aria-label="Tone check findings"></ul>
   <div class="why" role="alert" hidden></div>
   <div class="error" role="alert" hidden></div>
@@ -367,6 +369,81 @@ class Panel {
     if (verdict !== "block") this.$(".why").hidden = true;
   }
 
+  /**
+   * What the server says beside the reply: its advice as a banner above it (an alert when the pack does not engage
+   * the post), the sources the reply drew on and a notice (say, the pack had no playbook in the post's language)
+   * under it. Server text only ever goes in through textContent; a link only for an http(s) article URL.
+   */
+  renderGuidance(answer) {
+    const advice = this.$(".advice");
+    const text = (answer && answer.advice) || "";
+    const silent = Boolean(answer) && answer.engage === false;
+    advice.hidden = !text;
+    advice.textContent = text;
+    advice.setAttribute("role", silent ? "alert" : "status");
+    advice.classList.toggle("silent", silent);
+    if (text) advice.setAttribute("aria-label", `Advice: ${text}`);
+    else advice.removeAttribute("aria-label");
+    const box = this.$(".sources");
+    box.textContent = "";
+    const sources = (answer && Array.isArray(answer.sources) ? answer.sources : []).filter((s) => s && (s.title || s.id));
+    box.hidden = sources.length === 0;
+    if (sources.length) {
+      const label = document.createElement("span");
+      label.className = "label";
+      label.textContent = "Sources: ";
+      const list = document.createElement("ul");
+      list.setAttribute("aria-label", "Sources");
+      for (const src of sources) list.append(this.sourceItem(src));
+      box.append(label, list);
+    }
+    const notice = this.$(".notice");
+    notice.textContent = (answer && answer.notice) || "";
+    notice.hidden = !notice.textContent;
+  }
+
+  /** One source: a knowledge article (a link when it has a web address) or a reply the team sent before. */
+  sourceItem(src) {
+    const li = document.createElement("li");
+    const sent = String(src.id || "").startsWith("reply:");
+    const text = String(src.title || (sent ? "A reply the team sent" : src.id));
+    let url = null;
+    try {
+      url = !sent && src.url ? new URL(String(src.url)) : null;
+    } catch {
+      url = null;
+    }
+    if (url && (url.protocol === "https:" || url.protocol === "http:")) {
+      const a = document.createElement("a");
+      a.href = url.href;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      a.textContent = text;
+      li.append(a);
+    } else {
+      li.textContent = text;
+    }
+    li.className = sent ? "sent" : "article";
+    li.title = sent ? "A reply the team sent" : "Knowledge article";
+    return li;
+  }
+
+  /** A post the pack does not engage, with no reply: Insert stays off, the advice saying why. */
+  updateInsert() {
+    const button = this.$(".insert");
+    const off = Boolean(this.answer) && this.answer.engage === false && !this.textarea.value.trim();
+    const reason = off ? this.answer.advice || "Reply Desk advises not to reply to this post." : "";
+    if (this.busy) return;
+    button.disabled = off;
+    if (off) {
+      button.title = reason;
+      button.setAttribute("aria-describedby", "rd-advice");
+    } else {
+      button.removeAttribute("title");
+      button.removeAttribute("aria-describedby");
+    }
+  }
+
   /** Why the draft should not go out as is: its blocking findings, and how to insert it all the same. */
   showWhy() {
     const why = this.$(".why");
@@ -443,6 +520,7 @@ class Panel {
       this.autoHeight();
       this.renderCount();
       this.renderMarks();
+      this.updateInsert();
       this.scheduleTone();
     }, on);
     this.textarea.addEventListener("scroll", () => {
@@ -484,6 +562,7 @@ class Panel {
     this.setBusy(true);
     this.textarea.value = "";
     this.renderTone(null);
+    this.renderGuidance(null);
     this.autoHeight();
     this.renderCount();
     const options = { variant: this.variant };
@@ -511,10 +590,9 @@ class Panel {
     if (answer.reply && this.textarea.value !== answer.reply) this.textarea.value = answer.reply;
     this.autoHeight();
     this.renderChips();
-    const advice = this.$(".advice");
-    advice.hidden = !answer.advice;
-    advice.textContent = answer.advice || "";
+    this.renderGuidance(answer);
     this.renderTone(answer.tone);
+    this.updateInsert();
     const engine = [answer.engine, answer.pack && `${answer.pack.name} v${answer.pack.version}`].filter(Boolean).join(" · ");
     this.$(".engine").textContent = answer.fallback_reason ? `${engine} (fallback)` : engine || "Reply Desk";
     // The server's clock for this post: its queue item when tracked, else the answer's deadline and target.

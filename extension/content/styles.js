@@ -81,7 +81,15 @@ export const PANEL_CSS = `${TOKENS}
   .chip.mood { text-transform: none; }
   .advice { margin: 10px 16px 0; padding: 8px 10px; border-radius: 10px; background: var(--rd-warn-soft);
     color: #92400e; font-size: 12.5px; border: 1px solid #fde68a; }
-  .advice[hidden], .error[hidden], .findings:empty { display: none; }
+  .advice.silent { background: var(--rd-bad-soft); color: #7f1d1d; border-color: #fecaca; font-weight: 600; }
+  .advice[hidden], .error[hidden], .sources[hidden], .notice[hidden], .findings:empty { display: none; }
+  .sources { margin: 6px 16px 0; font-size: 12px; color: var(--rd-muted); }
+  .sources .label { font-weight: 600; }
+  .sources ul { display: inline; margin: 0; padding: 0; list-style: none; }
+  .sources li { display: inline; }
+  .sources li + li::before { content: " · "; }
+  .sources a { color: var(--rd-accent); }
+  .notice { margin: 4px 16px 0; font-size: 11.5px; color: var(--rd-muted); font-style: italic; }
   .editor { position: relative; margin: 12px 16px 0; border: 1px solid var(--rd-line); border-radius: 12px;
     background: #fff; transition: border-color .15s, box-shadow .15s; }
   .editor:focus-within { border-color: #a5b4fc; box-shadow: 0 0 0 3px rgba(99,102,241,.15); }

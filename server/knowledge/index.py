@@ -69,7 +69,7 @@ class _Bm25:
             for w in d:
                 self.df[w] = self.df.get(w, 0) + 1
         self.model = bm25s.BM25()
-        if docs:
+        if self.vocab:  # bm25s cannot index a corpus with no words at all (sent replies to emoji-only posts)
             self.model.index(docs, show_progress=False)
 
     def top(self, query: list[str], k: int, min_score: float) -> list[tuple[int, float, tuple[str, ...]]]:

@@ -82,3 +82,9 @@ def test_reply_memory_finds_a_similar_post_and_skips_others() -> None:
     assert [h.id for h in hits] == ["reply:7"]
     assert memory.search("the lid on my new kettle won't stay shut", exclude=[7]) == []
     assert memory.search("where is my parcel") == []
+
+
+def test_reply_memory_of_posts_without_words_answers_nothing_instead_of_failing() -> None:
+    """Sent replies to emoji-only posts give the index no words; bm25s raised inside the suggest flow."""
+    memory = ReplyMemory([{"id": 1, "text": "😡😡😡", "reply": "I'm sorry to see this. ^AC"}])
+    assert memory.search("where is my order?") == []

@@ -14,19 +14,16 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright import sync_api as playwright_api
 from playwright.sync_api import expect
 
 from server.packs.store import read_files
 from tests.support.admin import PASSWORD, example_count, make_admin_app, set_value, signature
+from tests.support.browser import headless_chromium
 from tests.support.live import LiveServer
 from tests.support.paths import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync", "--disable-gpu"]
 TIMEOUT_MS = 20_000
 
 
@@ -39,12 +36,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make deps` installs Debian's chromium")
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    with headless_chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

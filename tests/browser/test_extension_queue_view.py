@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from server.app import create_app
-from tests.support.browser import FIXTURES, BrowserSession, launch_chromium, serve_files, wait_until
+from tests.support.browser import FIXTURES, BrowserSession, configure_quietly, launch_chromium, serve_files, wait_until
 from tests.support.live import LiveServer, make_config
 
 pytestmark = pytest.mark.browser
@@ -42,9 +42,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 @pytest.fixture(scope="module")
 def browser(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserSession]:
     with launch_chromium(tmp_path_factory.mktemp("queue-view-browser"), extension=True) as session:
-        session.service_worker().evaluate("cfg => chrome.storage.local.set(cfg)", {
-            "serverUrl": server.url, "token": server.token, "signature": "^KM", "pack": "default",
-            "monitor": {"x": False, "facebook": False, "demo": False}})
+        configure_quietly(session, server)
         yield session
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import mimetypes
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from tests.support.paths import ARTIFACTS, EXTENSION_DIR, FIXTURES
 from tests.support.waiting import wait_until
 
 __all__ = ["ARTIFACTS", "EXTENSION_DIR", "FIXTURES", "BrowserSession", "chromium_args", "chromium_path",
-           "launch_chromium", "serve_files", "wait_until"]
+           "configure_quietly", "headless_chromium", "launch_chromium", "serve_files", "wait_until"]
 
 
 
@@ -117,3 +118,27 @@ def serve_files(routes: dict[str, Path | str | bytes]) -> Callable[[Any], None]:
             route.fulfill(status=200, content_type="text/html; charset=utf-8", body=body)
 
     return handler
+
+
+@contextmanager
+def headless_chromium() -> Iterator[Any]:
+    """A plain headless Chromium (no extension) for pages such as the console: one Playwright Browser."""
+    from playwright import sync_api as playwright_api
+
+    path = chromium_path()
+    if not Path(path).exists():
+        raise RuntimeError(f"{path} is missing: `make deps` installs Debian's chromium")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, headless=True,
+                                    args=[*chromium_args(extension=False), "--headless", "--disable-gpu"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def configure_quietly(session: BrowserSession, server: Any, **extra: Any) -> None:
+    """Point the extension at `server` with monitoring off: for tests of what a page shows, not of what it tracks."""
+    session.service_worker().evaluate("cfg => chrome.storage.local.set(cfg)", {
+        "serverUrl": server.url, "token": server.token, "signature": "^KM", "pack": "default",
+        "monitor": {"x": False, "facebook": False, "demo": False}, **extra})

@@ -5,12 +5,14 @@ playbook reply stands with a `fallback_reason`.
 """
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
 
 from server.core import analysis, grounding, playbook, tone
 from server.core.errors import Invalid, NotFound
+from server.core.packview import view_of
 from server.core.posts import validate_post
 from server.llm.grounding import from_context as llm_grounding
 from server.packs.store import Pack, PackError, PackStore
@@ -89,7 +91,7 @@ def suggest(post: dict[str, Any], pack: Pack, options: dict[str, Any], *, llm: A
     for key in ("engage", "notice"):
         if key in result:
             answer[key] = result[key]
-    answer["advice"] = result.get("advice")
+    answer["advice"] = result.get("advice") or other_brand_advice(post, facts, pack)
     answer.setdefault("sources", result.get("sources") or [])  # the model's reply names its own
     answer["analysis"] = facts
     # The LLM guard already checked the reply it let through; any other reply is checked here.
@@ -98,3 +100,15 @@ def suggest(post: dict[str, Any], pack: Pack, options: dict[str, Any], *, llm: A
     answer["pack"] = {"name": pack.name, "version": pack.version}
     answer["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return answer
+
+
+def other_brand_advice(post: dict[str, Any], facts: dict[str, Any], pack: Pack) -> str | None:
+    """A post @-addressed to another brand gets a warning for the agent, not only a template of ours.
+
+    ("@OtherAir my flight got cancelled" seen on a retail pack: the customer may not be ours at all.)"""
+    if facts.get("addressed_to_brand") is not False:
+        return None
+    named = re.findall(r"(?<![\w@])@([A-Za-z0-9_]{1,30})", str(post.get("text") or ""))
+    who = ", ".join(f"@{h}" for h in dict.fromkeys(named)) or "another account"
+    brand = view_of(pack).brand or pack.name
+    return f"This post is addressed to {who}, not to {brand}: check it is ours before replying."

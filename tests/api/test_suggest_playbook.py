@@ -33,3 +33,15 @@ def test_suggest_endpoint_uses_the_engine_for_every_sample(client, sample_posts)
         assert other["reply"].endswith("-KM")
         if answer["analysis"]["intent"] in ("abuse", "spam"):
             assert answer["engage"] is False and answer["advice"]
+
+
+def test_a_post_addressed_to_another_brand_gets_a_warning_for_the_agent(client) -> None:
+    """Issue 13: '@OtherAir my flight got cancelled' on the retail pack is flagged, not answered blindly."""
+    other = {"platform": "x", "post_id": "ob1", "text": "@OtherAir my flight got cancelled and nobody is helping",
+             "author": {"handle": "sam_lee", "name": "Sam Lee"}}
+    ours = {**other, "post_id": "ob2", "text": "@AcmeShop my parcel never arrived and nobody is helping"}
+    warned = client.post("/api/suggest", json={"post": other}).get_json()
+    plain = client.post("/api/suggest", json={"post": ours}).get_json()
+    assert warned["analysis"]["addressed_to_brand"] is False
+    assert "@OtherAir" in warned["advice"] and "AcmeShop" in warned["advice"]
+    assert plain["analysis"]["addressed_to_brand"] is True and plain["advice"] is None

@@ -216,3 +216,10 @@ def test_empty_and_odd_posts_do_not_crash(pack) -> None:
         assert a["intent"] in INTENTS and a["handle"] is None and a["name"] is None
     a = analyze({"platform": "x", "text": "hello"}, pack)
     assert a["intent"] in INTENTS and a["handle"] is None
+
+
+@pytest.mark.parametrize("text", ["@AcmeShop the payment page has been down for an hour, nobody can pay",
+                                  "checkout went down again, none of us can pay"])
+def test_a_payment_outage_is_an_outage(text: str) -> None:
+    """Issue 13: a payment outage was read as a question ("Great question! ..."), then as a complaint."""
+    assert analyze({"platform": "x", "text": text}, None)["intent"] == "outage"

@@ -81,7 +81,8 @@ LEGAL: _W = [
 
 OUTAGE: _W = [
     (rx(r"\b(app|site|website|web ?site|service|server|servers|portal|online banking|checkout|log ?in|login|"
-        r"page|system|network|api|payments?|card payments)\s+(is\s+|are\s+|was\s+|seems?\s+|keeps?\s+)?"
+        r"page|system|network|api|payments?|card payments)\s+(is\s+|are\s+|was\s+|seems?\s+|keeps?\s+|"
+        r"has been\s+|have been\s+|'s been\s+|went\s+|goes\s+)?"
         r"(down|offline|not loading|not working|failing|broken|crashing|crashed|timing out)\b"), 3),
     (rx(r"\b(is|are) (it|you|the \w+) down\b|\b(down|offline) (again|for everyone|for anyone)\b"), 3),
     (rx(r"\b(outage|outages|service disruption|status page)\b"), 3),
@@ -90,6 +91,8 @@ OUTAGE: _W = [
     (rx(r"\b(can'?t|cannot|can not|unable to|won'?t let me) (log ?in|sign ?in|access|load|connect|"
         r"open the app|check out|pay)\b"), 2),
     (rx(r"\b(anyone else|is it just me|just me or|for anyone else|everyone else)\b"), 2),
+    (rx(r"\b(nobody|no one|noone|none of us|no customer|customers) can'?t? (pay|log ?in|sign ?in|check ?out|order)\b"),
+     2),
     (rx(r"\b(keeps crashing|keeps freezing|won'?t load|not loading|nothing loads|spins forever|"
         r"failing everywhere|since the update)\b"), 2),
 ]

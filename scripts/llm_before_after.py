@@ -2,8 +2,8 @@
 initials), unsigned, behind a "Here's a reply:" preamble, in quotes, in the customer's language. Prints, for each,
 what the agent got: engine, reply, sources and the number of model calls. Run it on two checkouts to compare:
 
-    cd /work/main     && PYTHONPATH=. .venv/bin/python scripts/llm_before_after.py
-    cd /tmp/old-main  && PYTHONPATH=. /work/main/.venv/bin/python /work/main/scripts/llm_before_after.py
+    PYTHONPATH=. .venv/bin/python scripts/llm_before_after.py                       # this checkout
+    cd OLD_CHECKOUT && PYTHONPATH=. NEW/.venv/bin/python NEW/scripts/llm_before_after.py   # an older one
 
 The model is the loopback fake (tests/support/fake_llm.py of this script's checkout), answering each post with a
 fixed reply written from the pack's knowledge articles, and the same reply again when asked to repair it (as

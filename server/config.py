@@ -38,6 +38,21 @@ class Config:
     # Seconds between scheduler ticks that turn waiting posts into due_soon/overdue events.
     scheduler_interval: float = 1.0
     testing: bool = False
+    # Team mode (issue 16). None: the embedded SQLite file in the data folder (`make run`); a
+    # postgresql:// URL puts every part of the state in that database, shared by every server process.
+    database_url: str | None = None
+    # Worker processes of the team server (gunicorn, threaded workers); 0 serves with Werkzeug in-process.
+    workers: int = 0
+    threads: int = 16
+    # Off loopback the server wants TLS in front of it (X-Forwarded-Proto: https from a reverse proxy);
+    # plain HTTP there is refused unless this is set on purpose.
+    insecure_http: bool = False
+    # How many reverse proxies sit in front of the server (their X-Forwarded-* headers are trusted).
+    trusted_proxies: int = 0
+    # A claim lapses when its holder has shown no activity on the post for this long.
+    claim_idle_seconds: float = 120.0
+    # Who the single-agent pairing token writes as (agents added with add-agent have their own names).
+    agent_name: str = "Agent"
 
     def __post_init__(self) -> None:
         if self.packs_dir is None:
@@ -68,6 +83,20 @@ class Config:
             values["llm_timeout"] = float(env["REPLYDESK_LLM_TIMEOUT"])
         if env.get("REPLYDESK_ALLOWED_HOSTS"):
             values["allowed_hosts"] = tuple(h.strip() for h in env["REPLYDESK_ALLOWED_HOSTS"].split(",") if h.strip())
+        if env.get("REPLYDESK_DATABASE_URL"):
+            values["database_url"] = env["REPLYDESK_DATABASE_URL"]
+        if env.get("REPLYDESK_WORKERS"):
+            values["workers"] = int(env["REPLYDESK_WORKERS"])
+        if env.get("REPLYDESK_THREADS"):
+            values["threads"] = int(env["REPLYDESK_THREADS"])
+        if env.get("REPLYDESK_INSECURE_HTTP"):
+            values["insecure_http"] = env["REPLYDESK_INSECURE_HTTP"].strip().lower() in ("1", "true", "yes", "on")
+        if env.get("REPLYDESK_TRUSTED_PROXIES"):
+            values["trusted_proxies"] = int(env["REPLYDESK_TRUSTED_PROXIES"])
+        if env.get("REPLYDESK_CLAIM_IDLE_SECONDS"):
+            values["claim_idle_seconds"] = float(env["REPLYDESK_CLAIM_IDLE_SECONDS"])
+        if env.get("REPLYDESK_AGENT_NAME"):
+            values["agent_name"] = env["REPLYDESK_AGENT_NAME"]
         values.update({k: v for k, v in overrides.items() if v is not None})
         for key in ("data_dir", "packs_dir"):
             if key in values:
@@ -82,3 +111,13 @@ class Config:
     @property
     def db_path(self) -> Path:
         return self.data_dir / "replydesk.sqlite3"
+
+    @property
+    def team(self) -> bool:
+        """A team server: state in PostgreSQL, shared by several processes and agents."""
+        return bool(self.database_url)
+
+    @property
+    def database(self) -> str:
+        """The store's address: the team database's URL, or the embedded SQLite file's."""
+        return self.database_url or f"sqlite:///{self.db_path}"

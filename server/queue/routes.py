@@ -170,7 +170,7 @@ def stats() -> Any:
 def init_app(app: Flask, svc: Services) -> None:
     """Open the store, start the scheduler, register routes, /ws hooks and the after-suggest hook."""
     cfg = svc.config
-    store = QueueStore(cfg.db_path)
+    store = QueueStore(cfg.database)
     queue = QueueService(store, svc.hub, svc.packs, cfg.default_pack)
     scheduler = Scheduler(queue, cfg.scheduler_interval)
     queue.scheduler = scheduler

@@ -1,8 +1,10 @@
 """Storage of the response-time queue: the only SQL of the queue lives here, behind `QueueStore`.
 
-One module so that a team server can swap SQLite for PostgreSQL later without touching routes or clock logic.
+The same SQL runs on the embedded SQLite file and on a team's PostgreSQL (`server.store.Database` holds what
+differs: write locks, index hints, row locks); routes and clock logic never see which one it is.
 
-Durability and concurrency choices (each for a stated failure):
+Durability and concurrency choices on SQLite (each for a stated failure; PostgreSQL gives the same guarantees
+with its own MVCC, row locks and fsync at commit):
 - WAL journal: readers (the tray's GET) never block the writer (the extension's track) and a crash mid-write
   leaves the last committed state intact.
 - synchronous=FULL: every commit is fsynced before the API answers 200/201. In WAL mode NORMAL would already
@@ -23,19 +25,19 @@ Instants are stored as REAL epoch seconds (UTC): ordering and comparisons in SQL
 from __future__ import annotations
 
 import json
-import queue
-import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from server.core.vocab import ACTIVE_STATES, STATES
-from server.queue.migrations import LATEST, MIGRATIONS, NO_CLOCK_RANK, OPEN, TIMED, StoreError, migrate
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
 
-__all__ = ["LATEST", "MIGRATIONS", "NO_CLOCK_RANK", "QueueStore", "StoreError", "connect", "migrate"]
+from server.core.vocab import ACTIVE_STATES, STATES
+from server.queue.migrations import LATEST, MIGRATIONS, NO_CLOCK_RANK, OPEN, TIMED, migrate
+from server.store.database import Database, StoreError, StoreUnavailable
+
+__all__ = ["LATEST", "MIGRATIONS", "NO_CLOCK_RANK", "QueueStore", "StoreError", "StoreUnavailable", "migrate"]
 
 # The state of a row at :now, in SQL; `sla.state_at` is the same rule in Python (tests keep them in step), and an
 # item without a clock (a post the pack does not engage) is "no_reply" until it is replied or dismissed.
@@ -54,200 +56,168 @@ COLUMNS = ("platform", "post_id", "url", "author_handle", "author_name", "text",
            "pack", "pack_version", "created_at", "first_seen", "started_at", "target_minutes", "due_soon_fraction",
            "hours_json", "due_soon_at", "deadline", "kind", "thread_key", "prev_id", "replied_at", "dismissed_at",
            "snoozed_until", "notified", "updated_at", "clock", "rank", "urgent", "sarcasm", "escalated_at",
-           "escalation_reason", "reply", "replied_by")
+           "escalation_reason", "reply", "replied_by", "claimed_by", "claimed_at", "claim_active_at")
 ORDER_SQL = "ORDER BY rank DESC, deadline, id"  # the queue's priority: severity and urgency, then time left
 
 
 Row = dict[str, Any]
 
 
-def connect(path: Path | str) -> sqlite3.Connection:
-    """A connection with the pragmas every user of the queue database needs."""
-    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA busy_timeout = 30000")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    return conn
+def _rows(conn: Connection, sql: str, params: Any = None) -> list[Row]:
+    return [dict(r) for r in conn.execute(text(sql), params or {}).mappings()]
+
+
+def _one(conn: Connection, sql: str, params: Any = None) -> Row | None:
+    found = conn.execute(text(sql), params or {}).mappings().fetchone()
+    return dict(found) if found is not None else None
+
+
+def _scalar(conn: Connection, sql: str, params: Any = None) -> int:
+    return int(conn.execute(text(sql), params or {}).scalar_one())
 
 
 class QueueStore:
-    """Tracked posts and their state changes in one SQLite file (see the module doc for why it is safe)."""
+    """Tracked posts and their state changes, in SQLite or PostgreSQL (see the module doc for why it is safe).
 
-    def __init__(self, path: Path | str, pool_size: int = 8) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
-        self._pool_size = pool_size
+    `url` is a database URL (`postgresql://...`) or the path of the SQLite file."""
+
+    def __init__(self, url: Path | str, pool_size: int = 8) -> None:
+        self.db = Database(url, pool_size)
+        self.path = self.db.path
         self._closed = False
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
-        self._write_lock = threading.Lock()
-        with self._conn() as conn:
-            migrate(conn)
+        with self.db.write() as conn:
+            migrate(conn, self.db.dialect)
 
-    # -- connections -------------------------------------------------------------------------------------------
-    @contextmanager
-    def _conn(self) -> Iterator[sqlite3.Connection]:
+    def _conn(self) -> Any:
         if self._closed:
             raise StoreError("the queue store is closed")
-        try:
-            conn = self._pool.get_nowait()
-        except queue.Empty:
-            conn = connect(self.path)
-            with self._all_lock:
-                self._all.append(conn)
-        try:
-            yield conn
-        finally:
-            if self._closed or self._pool.qsize() >= self._pool_size:
-                self._discard(conn)
-            else:
-                self._pool.put(conn)
+        return self.db.read()
 
-    def _discard(self, conn: sqlite3.Connection) -> None:
-        with self._all_lock:
-            if conn in self._all:
-                self._all.remove(conn)
-        conn.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction that holds the write lock from its first statement.
-
-        Writers of this process queue on a lock of their own first: SQLite's busy handler polls with sleeps,
-        so under many concurrent writers an unlucky one can lose the race for seconds (seen in the soak as a
-        3 s p99 on every write); the lock hands over at once. busy_timeout still covers other processes."""
-        with self._write_lock, self._conn() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+    def _write(self) -> Any:
+        if self._closed:
+            raise StoreError("the queue store is closed")
+        return self.db.write()
 
     def close(self) -> None:
-        """Checkpoint the WAL into the main file and close every connection."""
+        """Checkpoint SQLite's WAL into the main file and close every connection."""
         if self._closed:
             return
-        try:
-            with self._conn() as conn:
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error:
-            pass
         self._closed = True
-        with self._all_lock:
-            conns, self._all = self._all, []
-        for conn in conns:
-            try:
-                conn.close()
-            except sqlite3.Error:
-                pass
+        self.db.close()
 
     def schema_version(self) -> int:
         with self._conn() as conn:
-            return int(conn.execute("SELECT version FROM schema_version").fetchone()[0])
+            return _scalar(conn, "SELECT version FROM schema_version")
 
     # -- writes ------------------------------------------------------------------------------------------------
-    def insert(self, row: Row, link: Callable[[Row | None], Row] | None = None) -> tuple[Row, bool]:
+    @staticmethod
+    def _log(conn: Connection, item_id: int, at: float, event: str, detail: Any = None, by: str | None = None) -> None:
+        conn.execute(text("INSERT INTO history (item_id, at, event, detail, by_agent) VALUES (:i, :at, :e, :d, :by)"),
+                     {"i": item_id, "at": at, "e": event, "d": None if detail is None else json.dumps(detail),
+                      "by": by})
+
+    def _insert_row(self, conn: Connection, row: Row) -> int | None:
+        """INSERT one item; its id, or None when the post is tracked already (by anyone, in any process)."""
+        cols = [c for c in COLUMNS if c in row]
+        return conn.execute(text(
+            f"INSERT INTO items ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)}) "
+            "ON CONFLICT (platform, post_id) DO NOTHING RETURNING id"), {c: row[c] for c in cols}).scalar()
+
+    def insert(self, row: Row, link: Callable[[Row | None], Row] | None = None,
+               by: str | None = None) -> tuple[Row, bool]:
         """Track a post: (stored row, created?). Idempotent per (platform, post_id), even across processes.
 
         `link(previous)` runs inside the write transaction with the latest earlier item of the same thread
         (or None) and returns fields to add (kind, prev_id): the queue's next-response rule, race-free.
         """
+        key = {"p": row["platform"], "post": row["post_id"]}
         with self._write() as conn:
-            found = conn.execute("SELECT * FROM items WHERE platform = ? AND post_id = ?",
-                                 (row["platform"], row["post_id"])).fetchone()
+            found = _one(conn, "SELECT * FROM items WHERE platform = :p AND post_id = :post", key)
             if found is not None:
-                return dict(found), False
+                return found, False
             row = dict(row)
             if link is not None:
                 prev = None
                 if row.get("thread_key"):
-                    prev = conn.execute("SELECT * FROM items WHERE thread_key = ? ORDER BY started_at DESC, id DESC "
-                                        "LIMIT 1", (row["thread_key"],)).fetchone()
-                row.update(link(dict(prev) if prev is not None else None))
-            cols = [c for c in COLUMNS if c in row]
-            cur = conn.execute(
-                f"INSERT INTO items ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
-                "ON CONFLICT (platform, post_id) DO NOTHING", [row[c] for c in cols])
-            if cur.rowcount == 0:  # another writer won between our SELECT and INSERT (another process)
-                found = conn.execute("SELECT * FROM items WHERE platform = ? AND post_id = ?",
-                                     (row["platform"], row["post_id"])).fetchone()
-                return dict(found), False
-            item_id = cur.lastrowid
-            conn.execute("INSERT INTO history (item_id, at, event, detail) VALUES (?, ?, 'tracked', ?)",
-                         (item_id, row["updated_at"], json.dumps({"kind": row.get("kind", "first")})))
+                    prev = _one(conn, "SELECT * FROM items WHERE thread_key = :t ORDER BY started_at DESC, id DESC "
+                                "LIMIT 1", {"t": row["thread_key"]})
+                row.update(link(prev))
+            item_id = self._insert_row(conn, row)
+            if item_id is None:  # another writer won between our SELECT and INSERT (another process)
+                found = _one(conn, "SELECT * FROM items WHERE platform = :p AND post_id = :post", key)
+                assert found is not None
+                return found, False
+            self._log(conn, item_id, row["updated_at"], "tracked", {"kind": row.get("kind", "first")}, by)
             if row.get("escalated_at") is not None:
-                conn.execute("INSERT INTO history (item_id, at, event, detail) VALUES (?, ?, 'escalated', ?)",
-                             (item_id, row["escalated_at"], json.dumps({"reason": row.get("escalation_reason")})))
-            return dict(conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()), True
+                self._log(conn, item_id, row["escalated_at"], "escalated", {"reason": row.get("escalation_reason")})
+            created = _one(conn, "SELECT * FROM items WHERE id = :id", {"id": item_id})
+            assert created is not None
+            return created, True
 
     def insert_many(self, rows: Sequence[Row]) -> int:
         """Bulk import in one transaction (benchmarks, imports); existing posts are skipped. Returns rows added."""
         added = 0
         with self._write() as conn:
             for row in rows:
-                cols = [c for c in COLUMNS if c in row]
-                cur = conn.execute(
-                    f"INSERT INTO items ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
-                    "ON CONFLICT (platform, post_id) DO NOTHING", [row[c] for c in cols])
-                if cur.rowcount:
+                item_id = self._insert_row(conn, row)
+                if item_id is not None:
                     added += 1
-                    conn.execute("INSERT INTO history (item_id, at, event) VALUES (?, ?, 'tracked')",
-                                 (cur.lastrowid, row["updated_at"]))
+                    self._log(conn, item_id, row["updated_at"], "tracked")
         return added
 
-    def change(self, item_id: int, decide: Callable[[Row], tuple[str, Row] | None]) -> tuple[Row, bool] | None:
+    def change(self, item_id: int, decide: Callable[[Row], tuple[str, Row] | None],
+               by: str | None = None) -> tuple[Row, bool] | None:
         """Apply a state change atomically: (row after, changed?), or None for an unknown id.
 
         `decide(current)` returns (event name, fields to set), None for "nothing to do" (an idempotent repeat),
-        or raises to refuse; it runs inside the write transaction, so two agents cannot both win a conflict.
+        or raises to refuse; it runs inside the write transaction with the row locked, so two agents (in any
+        processes) cannot both win a conflict. `by` is the agent who made the change (kept in the history).
         """
         with self._write() as conn:
-            found = conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
+            found = _one(conn, f"SELECT * FROM items WHERE id = :id{self.db.for_update}", {"id": item_id})
             if found is None:
                 return None
-            verdict = decide(dict(found))
+            verdict = decide(found)
             if verdict is None:
-                return dict(found), False
+                return found, False
             event, fields = verdict
             if "updated_at" in fields and fields["updated_at"] <= found["updated_at"]:
                 # Every change makes a new version of the row (the service caches QueueItems per version), also
                 # when two changes share one clock reading.
                 fields = {**fields, "updated_at": found["updated_at"] + 1e-6}
-            sets = ", ".join(f"{k} = ?" for k in fields)
-            conn.execute(f"UPDATE items SET {sets} WHERE id = ?", [*fields.values(), item_id])
-            conn.execute("INSERT INTO history (item_id, at, event, detail) VALUES (?, ?, ?, ?)",
-                         (item_id, fields.get("updated_at", time.time()), event,
-                          json.dumps({k: v for k, v in fields.items() if k != "updated_at"})))
-            return dict(conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()), True
+            sets = ", ".join(f"{k} = :f_{k}" for k in fields)
+            conn.execute(text(f"UPDATE items SET {sets} WHERE id = :id"),
+                         {**{f"f_{k}": v for k, v in fields.items()}, "id": item_id})
+            self._log(conn, item_id, fields.get("updated_at", time.time()), event,
+                      {k: v for k, v in fields.items() if k != "updated_at"}, by)
+            after = _one(conn, "SELECT * FROM items WHERE id = :id", {"id": item_id})
+            return after, True
 
     def set_notified(self, item_id: int, level: int, expect_below: int | None = None) -> bool:
-        """Record the notification level reached; with expect_below, only if still lower (exactly-once)."""
+        """Record the notification level reached; with expect_below, only if still lower (exactly-once, also
+        across processes: the conditional UPDATE is the arbiter)."""
         with self._write() as conn:
             if expect_below is None:
-                cur = conn.execute("UPDATE items SET notified = ? WHERE id = ?", (level, item_id))
+                cur = conn.execute(text("UPDATE items SET notified = :l WHERE id = :id"), {"l": level, "id": item_id})
             else:
-                cur = conn.execute("UPDATE items SET notified = ? WHERE id = ? AND notified < ?",
-                                   (level, item_id, expect_below))
+                cur = conn.execute(text("UPDATE items SET notified = :l WHERE id = :id AND notified < :b"),
+                                   {"l": level, "id": item_id, "b": expect_below})
             return cur.rowcount == 1
 
     def catch_up(self, levels: Sequence[tuple[int, int]], now: float) -> None:
         """At start-up, in one transaction: record crossings that happened while the server was down as
         notified (nobody was connected to hear them) and clear snoozes that ended meanwhile."""
         with self._write() as conn:
-            conn.executemany("UPDATE items SET notified = ? WHERE id = ? AND notified < ?",
-                             [(level, item_id, level) for item_id, level in levels])
-            conn.execute(f"UPDATE items SET snoozed_until = NULL WHERE {OPEN_SQL} AND snoozed_until <= ?", (now,))
+            if levels:
+                conn.execute(text("UPDATE items SET notified = :l WHERE id = :id AND notified < :l"),
+                             [{"l": level, "id": item_id} for item_id, level in levels])
+            conn.execute(text(f"UPDATE items SET snoozed_until = NULL WHERE {OPEN_SQL} AND snoozed_until <= :now"),
+                         {"now": now})
 
     # -- reads -------------------------------------------------------------------------------------------------
     def get(self, item_id: int) -> Row | None:
         with self._conn() as conn:
-            found = conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
-            return dict(found) if found is not None else None
+            return _one(conn, "SELECT * FROM items WHERE id = :id", {"id": item_id})
 
     def get_many(self, ids: Sequence[int]) -> dict[int, Row]:
         """Full rows by id (missing ids are left out)."""
@@ -255,16 +225,15 @@ class QueueStore:
         with self._conn() as conn:
             for i in range(0, len(ids), 500):  # well under SQLite's limit on bound parameters
                 chunk = list(ids[i:i + 500])
-                marks = ", ".join("?" * len(chunk))
-                out.update({r["id"]: dict(r) for r in conn.execute(f"SELECT * FROM items WHERE id IN ({marks})",
-                                                                     chunk)})
+                marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+                out.update({r["id"]: r for r in _rows(conn, f"SELECT * FROM items WHERE id IN ({marks})",
+                                                      {f"i{n}": v for n, v in enumerate(chunk)})})
         return out
 
     def get_by_post(self, platform: str, post_id: str) -> Row | None:
         with self._conn() as conn:
-            found = conn.execute("SELECT * FROM items WHERE platform = ? AND post_id = ?",
-                                 (platform, post_id)).fetchone()
-            return dict(found) if found is not None else None
+            return _one(conn, "SELECT * FROM items WHERE platform = :p AND post_id = :post",
+                        {"p": platform, "post": post_id})
 
     def _where(self, states: Sequence[str] | None, platform: str | None,
                escalated: bool | None = None) -> tuple[str, dict[str, Any]]:
@@ -302,44 +271,42 @@ class QueueStore:
             index = "items_escalated"  # few rows: found by their own index, then sorted
         with self._conn() as conn:
             wanted = "*" if columns is None else ", ".join(dict.fromkeys(("id", *columns)))
-            rows = [dict(r) for r in conn.execute(
-                f"SELECT {wanted} FROM items INDEXED BY {index}{where} {ORDER_SQL} "
-                "LIMIT :limit OFFSET :offset", params)]
+            rows = _rows(conn, f"SELECT {wanted} FROM items{self.db.hint(index)}{where} {ORDER_SQL} "
+                         "LIMIT :limit OFFSET :offset", params)
             if with_counts:
                 counts = self._counts(conn, now, platform)
                 if escalated is None:
                     total = sum(counts.values()) if states is None else sum(counts[s] for s in states)
                     return rows, total, counts
-                total = conn.execute(f"SELECT count(*) FROM items{where}", params).fetchone()[0]
-                return rows, int(total), counts
-            total = conn.execute(f"SELECT count(*) FROM items{where}", params).fetchone()[0]
-        return rows, int(total)
+                return rows, _scalar(conn, f"SELECT count(*) FROM items{where}", params), counts
+            total = _scalar(conn, f"SELECT count(*) FROM items{where}", params)
+        return rows, total
 
     def counts(self, now: float, platform: str | None = None) -> dict[str, int]:
         """How many items are in each state at `now` (the tray's badge numbers)."""
         with self._conn() as conn:
             return self._counts(conn, now, platform)
 
-    @staticmethod
-    def _counts(conn: sqlite3.Connection, now: float, platform: str | None) -> dict[str, int]:
+    def _counts(self, conn: Connection, now: float, platform: str | None) -> dict[str, int]:
         out = dict.fromkeys(STATES, 0)
+        hint = self.db.hint
         if platform:
-            got = conn.execute(f"SELECT {STATE_SQL} AS state, count(*) FROM items INDEXED BY items_state "
-                               "WHERE platform = :platform GROUP BY state", {"now": now, "platform": platform})
+            got = conn.execute(text(f"SELECT {STATE_SQL} AS state, count(*) FROM items{hint('items_state')} "
+                                    "WHERE platform = :platform GROUP BY state"), {"now": now, "platform": platform})
             out.update({r[0]: int(r[1]) for r in got})
             return out
         # Desk-wide (the badge every client asks for): ranges of the open items' deadline and due-soon indexes.
         # due_soon_at <= deadline for every item, so the due-soon range holds the overdue one; snoozed items
         # (few) are taken out of the state their clock is in. Equal to the CASE above (a test keeps them so).
         def one(sql: str) -> int:
-            return int(conn.execute(sql, {"now": now}).fetchone()[0])
+            return _scalar(conn, sql, {"now": now})
 
-        n_open = one(f"SELECT count(*) FROM items INDEXED BY items_timed_deadline WHERE {TIMED_SQL}")
-        late = one(f"SELECT count(*) FROM items INDEXED BY items_timed_deadline WHERE {TIMED_SQL} AND deadline <= :now")
-        soon = one(f"SELECT count(*) FROM items INDEXED BY items_timed_due_soon "
+        n_open = one(f"SELECT count(*) FROM items{hint('items_timed_deadline')} WHERE {TIMED_SQL}")
+        late = one(f"SELECT count(*) FROM items{hint('items_timed_deadline')} WHERE {TIMED_SQL} AND deadline <= :now")
+        soon = one(f"SELECT count(*) FROM items{hint('items_timed_due_soon')} "
                    f"WHERE {TIMED_SQL} AND due_soon_at <= :now")
-        snoozed = conn.execute(f"SELECT deadline, due_soon_at FROM items INDEXED BY items_timed_snoozed "
-                               f"WHERE {TIMED_SQL} AND snoozed_until > :now", {"now": now}).fetchall()
+        snoozed = conn.execute(text(f"SELECT deadline, due_soon_at FROM items{hint('items_timed_snoozed')} "
+                                    f"WHERE {TIMED_SQL} AND snoozed_until > :now"), {"now": now}).fetchall()
         for deadline, due_soon_at in snoozed:
             if deadline <= now:
                 late -= 1
@@ -349,7 +316,7 @@ class QueueStore:
         out["overdue"] = late
         out["due_soon"] = soon - late
         out["waiting"] = n_open - len(snoozed) - soon
-        out["no_reply"] = one(f"SELECT count(*) FROM items INDEXED BY items_untimed WHERE {OPEN_SQL} AND clock = 0")
+        out["no_reply"] = one(f"SELECT count(*) FROM items{hint('items_untimed')} WHERE {OPEN_SQL} AND clock = 0")
         out["replied"] = one("SELECT count(*) FROM items WHERE replied_at IS NOT NULL")
         out["dismissed"] = one("SELECT count(*) FROM items WHERE replied_at IS NULL AND dismissed_at IS NOT NULL")
         return out
@@ -358,62 +325,62 @@ class QueueStore:
         """Every open item's scheduling fields (the scheduler's start-up load); items without a clock never
         cross anything, so they are not scheduled."""
         with self._conn() as conn:
-            return [dict(r) for r in conn.execute(
-                f"SELECT id, due_soon_at, deadline, snoozed_until, notified, clock FROM items WHERE {TIMED_SQL}")]
+            return _rows(conn, f"SELECT id, due_soon_at, deadline, snoozed_until, notified, clock FROM items "
+                         f"WHERE {TIMED_SQL}")
 
     def started_between(self, since: float, until: float, platform: str | None = None) -> list[Row]:
         """Items whose clock started in [since, until) (the stats' population): posts without a clock (not
         engaged by the pack: abuse, spam, threats) are left out, they have no response time to count."""
-        sql = ("SELECT id, platform, kind, started_at, deadline, replied_at, dismissed_at, hours_json FROM items "
-               "WHERE started_at >= ? AND started_at < ? AND clock = 1")
-        args: list[Any] = [since, until]
+        sql = ("SELECT id, platform, kind, started_at, deadline, replied_at, dismissed_at, hours_json, replied_by "
+               "FROM items WHERE started_at >= :since AND started_at < :until AND clock = 1")
+        args: dict[str, Any] = {"since": since, "until": until}
         if platform:
-            sql += " AND platform = ?"
-            args.append(platform)
+            sql += " AND platform = :platform"
+            args["platform"] = platform
         with self._conn() as conn:
-            return [dict(r) for r in conn.execute(sql + " ORDER BY started_at", args)]
+            return _rows(conn, sql + " ORDER BY started_at", args)
 
     def overdue_now(self, now: float, platform: str | None = None) -> int:
-        sql = (f"SELECT count(*) FROM items WHERE {TIMED_SQL} AND deadline <= ? "
-               "AND (snoozed_until IS NULL OR snoozed_until <= ?)")
-        args: list[Any] = [now, now]
+        sql = (f"SELECT count(*) FROM items WHERE {TIMED_SQL} AND deadline <= :now "
+               "AND (snoozed_until IS NULL OR snoozed_until <= :now)")
+        args: dict[str, Any] = {"now": now}
         if platform:
-            sql += " AND platform = ?"
-            args.append(platform)
+            sql += " AND platform = :platform"
+            args["platform"] = platform
         with self._conn() as conn:
-            return int(conn.execute(sql, args).fetchone()[0])
+            return _scalar(conn, sql, args)
 
     def history(self, item_id: int) -> list[Row]:
         with self._conn() as conn:
-            return [dict(r) for r in conn.execute(
-                "SELECT at, event, detail FROM history WHERE item_id = ? ORDER BY id", (item_id,))]
+            return _rows(conn, "SELECT at, event, detail, by_agent AS by FROM history WHERE item_id = :id ORDER BY id",
+                         {"id": item_id})
 
     def sent(self, pack: str | None = None, limit: int = 1000) -> list[Row]:
         """Items with the text of the reply the team sent, newest reply first (the reply engine's memory)."""
         sql = ("SELECT id, platform, pack, lang, text, intent, reply, replied_at, author_handle AS handle, "
-               "author_name AS name FROM items INDEXED BY items_sent "
-               "WHERE reply IS NOT NULL")
-        args: list[Any] = []
+               f"author_name AS name FROM items{self.db.hint('items_sent')} WHERE reply IS NOT NULL")
+        args: dict[str, Any] = {"limit": limit}
         if pack is not None:
-            sql += " AND pack = ?"
-            args.append(pack)
+            sql += " AND pack = :pack"
+            args["pack"] = pack
         with self._conn() as conn:
-            return [dict(r) for r in conn.execute(sql + " ORDER BY replied_at DESC, id DESC LIMIT ?", [*args, limit])]
+            return _rows(conn, sql + " ORDER BY replied_at DESC, id DESC LIMIT :limit", args)
 
     def thread(self, thread_key: str, limit: int, exclude_id: int | None = None) -> list[Row]:
         """A customer's tracked posts (one thread key: platform and handle), newest first."""
         with self._conn() as conn:
-            return [dict(r) for r in conn.execute(
-                "SELECT * FROM items WHERE thread_key = ? AND id IS NOT ? ORDER BY started_at DESC, id DESC LIMIT ?",
-                (thread_key, exclude_id, limit))]
+            other = "" if exclude_id is None else " AND id <> :x"
+            return _rows(conn, f"SELECT * FROM items WHERE thread_key = :t{other} "
+                         "ORDER BY started_at DESC, id DESC LIMIT :limit",
+                         {"t": thread_key, "x": exclude_id, "limit": limit})
 
     def all_rows(self, batch: int = 1000) -> Iterator[Row]:
         """Every item, oldest first, read in batches (the export): memory stays flat on a large desk."""
         last = 0
         while True:
             with self._conn() as conn:
-                rows = [dict(r) for r in conn.execute("SELECT * FROM items WHERE id > ? ORDER BY id LIMIT ?",
-                                                      (last, batch))]
+                rows = _rows(conn, "SELECT * FROM items WHERE id > :last ORDER BY id LIMIT :n",
+                             {"last": last, "n": batch})
             if not rows:
                 return
             yield from rows

@@ -15,7 +15,8 @@ import requests
 from server.app import create_app
 from server.config import REPO_ROOT
 from server.core import sla
-from server.queue.store import LATEST, MIGRATIONS, QueueStore, StoreError, connect, migrate
+from server.queue.store import LATEST, MIGRATIONS, QueueStore, StoreError, migrate
+from server.store.database import Database
 from tests.support.live import LiveServer, make_config
 from tests.support.packs import FLAT_SLA, write_pack
 
@@ -498,13 +499,14 @@ def test_notifications_survive_a_restart(tmp_path: Path, packs_dir: Path):
 # -- storage -----------------------------------------------------------------------------------------------------
 def test_migrations_upgrade_in_order_and_keep_data(tmp_path: Path):
     path = tmp_path / "old.sqlite3"
-    conn = connect(path)
-    assert migrate(conn, upto=1) == 0
-    conn.execute("INSERT INTO items (platform, post_id, text, first_seen, started_at, target_minutes, "
-                 "due_soon_fraction, due_soon_at, deadline, updated_at) "
-                 "VALUES ('x', '1', 'hi', 1, 1, 60, 0.25, 1, 2, 1)")
-    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'history'").fetchone()[0] == 0
-    conn.close()
+    db = Database(path)
+    with db.write() as conn:
+        assert migrate(conn, upto=1) == 0
+        conn.exec_driver_sql("INSERT INTO items (platform, post_id, text, first_seen, started_at, target_minutes, "
+                             "due_soon_fraction, due_soon_at, deadline, updated_at) "
+                             "VALUES ('x', '1', 'hi', 1, 1, 60, 0.25, 1, 2, 1)")
+        assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE name = 'history'").scalar() == 0
+    db.close()
     store = QueueStore(path)
     assert store.schema_version() == LATEST == MIGRATIONS[-1][0]
     assert store.get_by_post("x", "1")["text"] == "hi"

@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy.exc
 
 from server.app import create_app
 from server.config import REPO_ROOT
 from server.core import sla
-from server.queue.store import LATEST, QueueStore, StoreError, connect, migrate
+from server.queue.store import LATEST, QueueStore, StoreError, migrate
+from server.store.database import Database
 from tests.support.live import make_config
 from tests.support.packs import FLAT_SLA, write_pack
 
@@ -273,15 +275,19 @@ def test_explicit_escalation_and_the_escalated_filter(desk: Desk):
 # -- the store's upgrade ----------------------------------------------------------------------------------------
 def _v4_database(path: Path) -> None:
     """A database as the previous schema version (4) wrote it: the same released migrations, stopped at 4."""
-    conn = connect(path)
-    migrate(conn, upto=4)
+    db = Database(path)
+    with db.write() as conn:
+        migrate(conn, upto=4)
+    db.close()
+    conn = sqlite3.connect(path)
     cols = ("platform, post_id, text, intent, severity, first_seen, started_at, target_minutes, due_soon_fraction, "
             "due_soon_at, deadline, updated_at, replied_at")
     rows = [("x", "1", "you are idiots", "abuse", "normal", T0, T0, 60, .25, T0 + 2700, T0 + 3600, T0, None),
             ("x", "2", "thanks!", "praise", "low", T0, T0, 60, .25, T0 + 2700, T0 + 3600, T0, None),
             ("x", "3", "fire!", "legal_safety", "critical", T0, T0, 15, .25, T0 + 600, T0 + 900 + 5000, T0, None),
             ("x", "4", "late", "complaint", "normal", T0, T0, 30, .25, T0 + 1000, T0 + 1800, T0, T0 + 600)]
-    conn.executemany(f"INSERT INTO items ({cols}) VALUES ({', '.join('?' * 13)})", rows)
+    with conn:
+        conn.executemany(f"INSERT INTO items ({cols}) VALUES ({', '.join('?' * 13)})", rows)
     conn.close()
 
 
@@ -289,7 +295,7 @@ def test_a_version_4_database_upgrades_in_place(tmp_path: Path):
     path = tmp_path / "queue.sqlite3"
     _v4_database(path)
     store = QueueStore(path)
-    assert store.schema_version() == LATEST == 5
+    assert store.schema_version() == LATEST
     now = T0 + 60
     rows, total, counts = store.list(now, ["waiting", "due_soon", "overdue", "snoozed"], with_counts=True)
     assert [r["post_id"] for r in rows] == ["3", "2"]  # critical first, though its deadline is later
@@ -307,7 +313,7 @@ def test_a_failed_upgrade_leaves_the_old_database_as_it_was(tmp_path: Path):
     _v4_database(path)
     with sqlite3.connect(path) as raw:  # something in the way of the last statements of migration 5
         raw.execute("CREATE TABLE items_sent (x)")
-    with pytest.raises(sqlite3.Error):
+    with pytest.raises(sqlalchemy.exc.OperationalError):
         QueueStore(path)
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT version FROM schema_version").fetchone()[0] == 4
@@ -317,7 +323,7 @@ def test_a_failed_upgrade_leaves_the_old_database_as_it_was(tmp_path: Path):
         assert raw.execute("SELECT count(*) FROM sqlite_master WHERE name = 'items_open_deadline'").fetchone()[0]
         raw.execute("DROP TABLE items_sent")
     store = QueueStore(path)
-    assert store.schema_version() == 5 and store.get_by_post("x", "1")["clock"] == 0
+    assert store.schema_version() == LATEST and store.get_by_post("x", "1")["clock"] == 0
     store.close()
     with sqlite3.connect(path) as raw:
         raw.execute("UPDATE schema_version SET version = 99")

@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
-APT_PACKAGES := chromium xvfb xdotool imagemagick trayer libnotify-bin dbus-x11 notification-daemon
+APT_PACKAGES := chromium xvfb xdotool imagemagick trayer libnotify-bin dbus-x11 notification-daemon postgresql
 
 .PHONY: run venv dev-venv deps test test-fast lint bench tray extension contract clean
 TEST_PREREQS :=

@@ -72,3 +72,22 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     srv = LiveServer(create_app(make_config(tmp_path / "data"))).start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """One real PostgreSQL for the session's team-mode tests (see tests/support/postgres.py)."""
+    from tests.support.postgres import PgCluster
+
+    cluster = PgCluster()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture()
+def pg_url(pg_cluster: Any) -> str:
+    """A fresh database of the session's cluster, for one test."""
+    return pg_cluster.create_database()

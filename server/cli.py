@@ -167,6 +167,43 @@ def cmd_add_supervisor(args: argparse.Namespace) -> int:
 cmd_add_supervisor.configure = _configure_add_supervisor  # type: ignore[attr-defined]
 
 
+def _configure_migrate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url", default=None,
+                        help="the team database (env REPLYDESK_DATABASE_URL); default: the data folder's SQLite file")
+    parser.add_argument("--from-sqlite", type=Path, default=None, metavar="FILE",
+                        help="also move this single-agent SQLite file (replydesk.sqlite3) into the team database")
+
+
+@command("migrate", "bring the database's schema up to date; --from-sqlite moves a single agent's desk into it")
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from server.queue.store import QueueStore, StoreError
+    from server.store.transfer import copy_sqlite
+
+    cfg = Config.from_env(data_dir=args.data_dir, database_url=args.database_url)
+    try:
+        if args.from_sqlite is not None:
+            QueueStore(args.from_sqlite.expanduser()).close()  # the source at the latest schema first
+        store = QueueStore(cfg.database)
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        print(f"schema version {store.schema_version()} (was {store.found_version}) at {store.db.describe()}")
+        if args.from_sqlite is not None:
+            copied = copy_sqlite(args.from_sqlite.expanduser(), store.db)
+            print("moved " + ", ".join(f"{n} {table}" for table, n in copied.items())
+                  + f" from {args.from_sqlite}")
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    return 0
+
+
+cmd_migrate.configure = _configure_migrate  # type: ignore[attr-defined]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m server",
                                      description="Reply Desk's local server: suggested replies, tone checks and the "

@@ -86,7 +86,7 @@ class QueueStore:
         self.path = self.db.path
         self._closed = False
         with self.db.write() as conn:
-            migrate(conn, self.db.dialect)
+            self.found_version = migrate(conn, self.db.dialect)  # the schema version before this open
 
     def _conn(self) -> Any:
         if self._closed:

@@ -143,6 +143,12 @@ class Database:
                 raise StoreUnavailable() from exc
             raise
 
+    def describe(self) -> str:
+        """Where the data lives, for people: the file, or the database URL without its password."""
+        if self.path is not None:
+            return str(self.path)
+        return make_url(self.url).render_as_string(hide_password=True)
+
     def ping(self) -> bool:
         try:
             with self.read() as conn:

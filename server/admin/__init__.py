@@ -13,6 +13,7 @@ from flask import Flask
 from server.admin import auth
 from server.admin.state import AdminState
 from server.packs.history import PackHistory
+from server.packs.history_db import DbPackHistory
 from server.services import Services
 
 SESSION_HOURS = 12
@@ -23,8 +24,11 @@ def init_app(app: Flask, svc: Services) -> None:
     from server.admin.views import bp
 
     cfg = svc.config
+    # A team's history lives in the team database (every process sees every save); one agent's in files.
+    history = DbPackHistory(svc.queue.store.db) if cfg.team and svc.queue is not None \
+        else PackHistory(cfg.data_dir / "pack-history")
     svc.admin = AdminState(
-        history=PackHistory(cfg.data_dir / "pack-history"),
+        history=history,
         limiter=auth.LoginLimiter(max_failures=5, window_seconds=300),
         ip_limiter=auth.LoginLimiter(max_failures=30, window_seconds=300),
         session_max_age=timedelta(hours=SESSION_HOURS),

@@ -130,6 +130,17 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         )""",
         "CREATE INDEX items_replied_by ON items(replied_by) WHERE replied_by IS NOT NULL",
     ]),
+    (7, [
+        # Issue 16: a team server keeps the packs' version history in the database (server/packs/history_db.py),
+        # so every process and every host sees one history; a single agent keeps it in files as before.
+        """CREATE TABLE pack_versions (
+            id TEXT PRIMARY KEY,
+            pack TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at REAL NOT NULL
+        )""",
+        "CREATE INDEX pack_versions_pack ON pack_versions(pack, id)",
+    ]),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -192,6 +203,6 @@ def migrate(conn: Connection, dialect: str = "sqlite", upto: int = LATEST) -> in
     for version, statements in MIGRATIONS:
         if found < version <= upto:
             for sql in statements:
-                conn.execute(text(sql))
+                conn.execute(text(_pg(sql) if dialect == "postgresql" else sql))
             conn.execute(text("UPDATE schema_version SET version = :v"), {"v": version})
     return found

@@ -111,6 +111,8 @@ def test_the_queue_api_on_postgresql(tmp_path: Path, pg_url: str):
         done = client.post(f"/api/queue/{item_id}/replied", json={"reply": "Hi Kate, so sorry! DM us. ^KM"})
         assert done.status_code == 200 and done.json["state"] == "replied"
         assert client.get("/api/stats").json["overall"]["answered"] == 1
+        history = app.extensions["replydesk"].admin.history
+        assert type(history).__name__ == "DbPackHistory"  # the console's history is the team's, in PostgreSQL
     finally:
         app.extensions["replydesk"].close()
 
@@ -149,3 +151,27 @@ def test_migrate_moves_a_single_agent_desk_into_a_team_database(tmp_path: Path, 
     finally:
         team.close()
     assert migrate().returncode == 0  # a plain upgrade of an up-to-date database is a no-op
+
+
+def test_a_team_keeps_pack_history_in_the_database(pg_url: str, tmp_path: Path):
+    """Two processes' consoles see one history: versions written through one store are read through another."""
+    from server.packs.history_db import DbPackHistory
+
+    one, two = QueueStore(pg_url), QueueStore(pg_url)
+    try:
+        a, b = DbPackHistory(one.db), DbPackHistory(two.db)
+        files = {"pack.toml": '[pack]\nname = "default"\nversion = "1"\n'}
+        first = a.ensure_current("default", files)
+        assert first is not None and first.action == "initial"
+        assert b.ensure_current("default", files) is None  # already current, seen from the other process
+        when = datetime.now(UTC)
+        saved = [a.record("default", {**files, "voice.md": "v2"}, author="lead", note="n", when=when),
+                 b.record("default", {**files, "voice.md": "v2"}, author="lead2", when=when)]
+        assert saved[0].id != saved[1].id and saved[1].id.endswith("-2")  # same instant: both kept
+        assert [v.author for v in b.versions("default")][:2] == ["lead2", "lead"]
+        assert b.get("default", saved[0].id).files["voice.md"] == "v2"
+        with pytest.raises(KeyError):
+            b.get("default", "../../etc")
+    finally:
+        one.close()
+        two.close()

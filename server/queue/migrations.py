@@ -140,6 +140,17 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             created_at REAL NOT NULL
         )""",
         "CREATE INDEX pack_versions_pack ON pack_versions(pack, id)",
+        # ... and the agents' triage corrections (server/triage/corrections_db.py), which every process reads.
+        """CREATE TABLE triage_corrections (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            pack TEXT NOT NULL,
+            text TEXT NOT NULL,
+            intent TEXT NOT NULL,
+            post_id TEXT,
+            at REAL NOT NULL,
+            by_agent TEXT,
+            UNIQUE (pack, text)
+        )""",
     ]),
 ]
 LATEST = MIGRATIONS[-1][0]

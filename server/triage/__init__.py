@@ -17,6 +17,7 @@ from flask import Flask, current_app, has_app_context
 
 from server.core.analysis import triage as core_triage
 from server.triage.corrections import CorrectionStore
+from server.triage.corrections_db import DbCorrectionStore
 from server.triage.model import TriageModel
 
 STORE_KEY = "replydesk.triage_corrections"
@@ -32,7 +33,7 @@ def model() -> TriageModel:
         return _model[0]
 
 
-def store_of(app: Flask | None = None) -> CorrectionStore:
+def store_of(app: Flask | None = None) -> CorrectionStore | DbCorrectionStore:
     target = app if app is not None else current_app
     return target.extensions[STORE_KEY]
 
@@ -47,6 +48,9 @@ def _corrections_of(pack: str) -> Mapping[str, tuple[str, ...]]:
 
 def init_app(app: Flask, svc: Any) -> None:
     from server.triage import routes
-    app.extensions[STORE_KEY] = CorrectionStore(svc.config.data_dir)
+    # A team's corrections live in the team database (every process learns from every agent's correction).
+    team_db = svc.queue.store.db if svc.config.team and svc.queue is not None else None
+    app.extensions[STORE_KEY] = DbCorrectionStore(team_db) if team_db is not None \
+        else CorrectionStore(svc.config.data_dir)
     core_triage.register(model())
     routes.init_app(app)

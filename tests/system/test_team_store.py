@@ -175,3 +175,19 @@ def test_a_team_keeps_pack_history_in_the_database(pg_url: str, tmp_path: Path):
     finally:
         one.close()
         two.close()
+
+
+def test_a_team_shares_triage_corrections_across_processes(pg_url: str):
+    from server.triage.corrections_db import DbCorrectionStore
+
+    one, two = QueueStore(pg_url), QueueStore(pg_url)
+    try:
+        a, b = DbCorrectionStore(one.db), DbCorrectionStore(two.db)
+        assert a.add("default", "my card was charged twice", "complaint", "1") == 1
+        assert a.add("default", "my card was charged twice", "question", "1") == 1  # a later correction replaces
+        assert a.add("default", "love the new app", "praise") == 2
+        assert b.examples("default") == {"question": ("my card was charged twice",), "praise": ("love the new app",)}
+        assert b.examples("other") == {}
+    finally:
+        one.close()
+        two.close()

@@ -155,7 +155,16 @@ def cmd_add_supervisor(args: argparse.Namespace) -> int:
     try:
         check_new(args.name, password)
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
-        is_new = add_supervisor(cfg.data_dir, args.name, password)
+        if cfg.team:  # a team's supervisors sign in on every process: they live in the team database
+            from server.queue.store import QueueStore
+
+            store = QueueStore(cfg.database)
+            try:
+                is_new = add_supervisor(store.db, args.name, password)
+            finally:
+                store.close()
+        else:
+            is_new = add_supervisor(cfg.data_dir, args.name, password)
     except SupervisorError as exc:
         print(f"{exc} Nothing stored.", file=sys.stderr)
         return 2

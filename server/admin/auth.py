@@ -1,9 +1,10 @@
 """Who may use the supervisor console: named supervisors with hashed passwords, separate from the agents' token.
 
-Supervisors live in `<data_dir>/supervisors.json` (user-only file, written atomically) as salted scrypt/pbkdf2
-hashes from werkzeug; the server re-reads it at each sign-in, so `python -m server add-supervisor` works while the
-server runs. Browser sessions are Flask's signed cookie with a secret kept in the OS keyring (or a user-only file),
-and every form carries a per-session CSRF token. Failed sign-ins are rate-limited per address and name.
+Supervisors live in `<data_dir>/supervisors.json` (user-only file, written atomically) or, on a team server, in
+the team database's `supervisors` table (every process and host signs in against one list), as salted
+scrypt/pbkdf2 hashes from werkzeug; the server re-reads them at each sign-in, so `python -m server add-supervisor`
+works while the server runs. Browser sessions are Flask's signed cookie with a secret kept in the OS keyring (or a
+user-only file), and every form carries a per-session CSRF token. Failed sign-ins are rate-limited per address and name.
 """
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from server.store.database import Database
 from server.web.keystore import _write_private, get_or_create_secret
 
 USERS_FILE = "supervisors.json"
@@ -39,7 +42,21 @@ def users_path(data_dir: Path) -> Path:
     return Path(data_dir) / USERS_FILE
 
 
-def load_users(data_dir: Path) -> dict[str, dict[str, Any]]:
+Home = Path | Database  # where the supervisors live: a data folder's file, or the team database
+
+
+def home_of(svc: Any) -> Home:
+    """Where this app's supervisors live: the team database on a team server, else the data folder."""
+    if svc.config.team and svc.queue is not None:
+        return svc.queue.store.db
+    return svc.config.data_dir
+
+
+def load_users(data_dir: Home) -> dict[str, dict[str, Any]]:
+    if isinstance(data_dir, Database):
+        with data_dir.read() as conn:
+            return {r["name"]: dict(r) for r in conn.execute(
+                text("SELECT name, hash, created, updated FROM supervisors")).mappings()}
     path = users_path(data_dir)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -68,9 +85,11 @@ def check_new(name: str, password: str) -> None:
         raise SupervisorError(f"The password must be at most {MAX_PASSWORD} characters long.")
 
 
-def add_supervisor(data_dir: Path, name: str, password: str) -> bool:
+def add_supervisor(data_dir: Home, name: str, password: str) -> bool:
     """Create or update a supervisor; returns True when the name is new."""
     check_new(name, password)
+    if isinstance(data_dir, Database):
+        return _add_to_database(data_dir, name, password)
     users = load_users(data_dir)
     is_new = name not in users
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -81,7 +100,17 @@ def add_supervisor(data_dir: Path, name: str, password: str) -> bool:
     return is_new
 
 
-def verify(data_dir: Path, name: str, password: str) -> bool:
+def _add_to_database(db: Database, name: str, password: str) -> bool:
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with db.write() as conn:
+        found = conn.execute(text(f"SELECT name FROM supervisors WHERE name = :n{db.for_update}"), {"n": name}).first()
+        conn.execute(text("INSERT INTO supervisors (name, hash, created, updated) VALUES (:n, :h, :t, :t) "
+                          "ON CONFLICT (name) DO UPDATE SET hash = excluded.hash, updated = excluded.updated"),
+                     {"n": name, "h": generate_password_hash(password), "t": now})
+    return found is None
+
+
+def verify(data_dir: Home, name: str, password: str) -> bool:
     """True when the name exists and the password matches (constant work either way)."""
     if not isinstance(name, str) or not isinstance(password, str) or len(password) > MAX_PASSWORD:
         return False

@@ -169,7 +169,7 @@ def login() -> Any:
     if wait > 0:
         error = f"Too many failed sign-ins. Try again in {int(wait // 60) + 1} minutes."
         return render_template("admin/login.html", next=nxt, error=error, name=name), 429
-    data_dir = services().config.data_dir
+    data_dir = auth.home_of(services())
     if not auth.verify(data_dir, name, password):
         limiter.failed(key)
         ip_limiter.failed(ip_key)

@@ -151,6 +151,13 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             by_agent TEXT,
             UNIQUE (pack, text)
         )""",
+        # ... and the console's supervisors (server/admin/auth.py), so a sign-in works on every process and host.
+        """CREATE TABLE supervisors (
+            name TEXT PRIMARY KEY,
+            hash TEXT NOT NULL,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL
+        )""",
     ]),
 ]
 LATEST = MIGRATIONS[-1][0]

@@ -2,6 +2,7 @@
 and `python -m server migrate --from-sqlite` moves a single agent's desk into a team database."""
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -191,3 +192,24 @@ def test_a_team_shares_triage_corrections_across_processes(pg_url: str):
     finally:
         one.close()
         two.close()
+
+
+def test_team_supervisors_sign_in_on_every_process(tmp_path: Path, pg_url: str):
+    """`add-supervisor` on a team server writes to the team database; a console on another data folder (another
+    host) signs that supervisor in."""
+    done = subprocess.run([sys.executable, "-m", "server", "add-supervisor", "lead", "--data-dir", str(tmp_path / "a")],
+                          cwd=REPO, input="correct horse battery\n", capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "REPLYDESK_DATABASE_URL": pg_url})
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "a" / "supervisors.json").exists()
+    app = create_app(make_config(tmp_path / "b", database_url=pg_url))
+    try:
+        from server.admin import auth
+
+        home = auth.home_of(app.extensions["replydesk"])
+        assert auth.verify(home, "lead", "correct horse battery")
+        assert not auth.verify(home, "lead", "wrong password here")
+        assert not auth.add_supervisor(home, "lead", "another passphrase")  # a password change, not a new name
+        assert auth.verify(home, "lead", "another passphrase")
+    finally:
+        app.extensions["replydesk"].close()

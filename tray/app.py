@@ -69,8 +69,11 @@ def release_memory(collect: bool = True) -> None:
 
 
 class TrayApp:
-    def __init__(self, server: str, data_dir: Path | None = None, backend: str | None = None) -> None:
+    def __init__(self, server: str, data_dir: Path | None = None, backend: str | None = None,
+                 token: str | None = None) -> None:
         self.server = server.rstrip("/")
+        # A team server's agent token (--token / REPLYDESK_TOKEN); None: this machine's pairing token.
+        self.given_token = token.strip() if token and token.strip() else None
         self.data_dir = Path(data_dir) if data_dir is not None else None  # None: the server's own default
         self.backend = backend or choose_backend()
         self.state = QueueState()
@@ -95,6 +98,8 @@ class TrayApp:
     # --- inputs -------------------------------------------------------------------------------------------
     def token(self, fresh: bool = False) -> str:
         """The pairing token, read once and again only when the server refused it."""
+        if self.given_token is not None:
+            return self.given_token  # a team server's: nothing to read again
         if fresh or self._token is None:
             self._token = read_token(self.data_dir)
         return self._token

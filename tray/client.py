@@ -91,6 +91,23 @@ class TokenError(RuntimeError):
     pass
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def server_problem(server: str, allow_plain_http: bool = False) -> str:
+    """Why the tray should not use this server address, or '' when it may: an http(s) URL with a host, and plain
+    HTTP only to this machine unless allowed (a team server sits behind TLS; the token must not cross a network in
+    clear)."""
+    parts = urlsplit(server.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{server!r} is not a server address; use one like https://desk.example.com or http://127.0.0.1:8765"
+    loopback = parts.hostname in LOOPBACK_HOSTS or parts.hostname.startswith("127.")
+    if parts.scheme == "http" and not loopback and not allow_plain_http:
+        return (f"{server} is plain HTTP to another machine: the token would cross the network unencrypted; use "
+                "the team server's https:// address (or --allow-plain-http on a private network)")
+    return ""
+
+
 def ws_url(server: str) -> str:
     parts = urlsplit(server.rstrip("/"))
     scheme = "wss" if parts.scheme == "https" else "ws"

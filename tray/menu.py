@@ -30,14 +30,17 @@ class Entry:
 SEPARATOR = Entry("", separator=True)
 
 
-def post_line(customer: str, platform: str, intent: str, seconds: float, state: str, escalated: bool = False) -> str:
+def post_line(customer: str, platform: str, intent: str, seconds: float, state: str, escalated: bool = False,
+              replying: str = "") -> str:
     """'Kate Mink · X · complaint · 12m left (wall clock)' / '… · overdue 12m (wall clock)' / '… · snoozed, 14m
-    left (wall clock)': the tray counts wall-clock time (the console shows business time where it applies)."""
+    left (wall clock)': the tray counts wall-clock time (the console shows business time where it applies).
+    `replying` ('Dana is replying', a team server's claim) goes before the time, so nobody answers twice."""
     when = clock_text(seconds, state)
     if state == "snoozed":
         when = f"snoozed, {when}"
     mark = "escalated · " if escalated else ""
-    return f"{customer} · {platform} · {intent} · {mark}{when}"
+    held = f"{replying} · " if replying else ""
+    return f"{customer} · {platform} · {intent} · {mark}{held}{when}"
 
 
 def build_menu(state: QueueState, now: float, paused_until: float = 0.0, limit: int = MENU_LIMIT) -> tuple[Entry, ...]:
@@ -58,7 +61,8 @@ def build_menu(state: QueueState, now: float, paused_until: float = 0.0, limit: 
     for item in items[:limit]:
         secs = state.seconds_left(item, now)
         entries.append(Entry(
-            post_line(item.customer, item.platform_name, item.intent, secs, item.state, item.escalated),
+            post_line(item.customer, item.platform_name, item.intent, secs, item.state, item.escalated,
+                      state.replying(item, now)),
             children=(
                 Entry("Open post", ("open", item.id), default=True, enabled=bool(item.url)),
                 Entry("Mark replied", ("replied", item.id)),

@@ -111,8 +111,10 @@ def escalation_notice(item: Item, state: QueueState) -> Notification:
 
 
 def _line(item: Item, state: QueueState, now: float) -> str:
+    """A post claimed by another agent still notifies (the customer is still waiting), saying who holds it."""
     when = clock_text(state.seconds_left(item, now), item.state)
-    return f"{item.customer} on {item.platform_name} ({item.intent}): {when}"
+    who = state.replying(item, now)
+    return f"{item.customer} on {item.platform_name} ({item.intent}): {when}" + (f"; {who}" if who else "")
 
 
 def compose(fresh: list[Crossing], state: QueueState, now: float) -> Notification:

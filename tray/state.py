@@ -55,6 +55,8 @@ class Item:
     state: str
     priority: int = 2  # higher first: severity and urgency (the server's `priority`)
     escalated: bool = False
+    claimed_by: str = ""  # the agent replying to it (a team server's claim), "" when nobody holds it
+    claim_expires: float | None = None  # epoch seconds on the server's clock; the claim lapses then
 
     @classmethod
     def from_json(cls, data: Any) -> Item | None:
@@ -72,9 +74,12 @@ class Item:
         priority = data.get("priority")
         if isinstance(priority, bool) or not isinstance(priority, int):
             priority = SEVERITY_RANK.get(severity, 1) * 2 + (1 if data.get("urgent") is True else 0)
+        claimed_by = data.get("claimed_by")
         return cls(id=str(data["id"]), platform=str(data.get("platform") or ""), url=str(data.get("url") or ""),
                    customer=str(customer), intent=str(data.get("intent") or "post"), severity=severity,
-                   deadline=deadline, state=state, priority=priority, escalated=data.get("escalated") is True)
+                   deadline=deadline, state=state, priority=priority, escalated=data.get("escalated") is True,
+                   claimed_by=claimed_by.strip() if isinstance(claimed_by, str) else "",
+                   claim_expires=parse_time(data.get("claim_expires_at")))
 
     @property
     def platform_name(self) -> str:
@@ -125,6 +130,10 @@ class QueueState:
             if change == "remove" and event.get("id") is not None:
                 if self.items.pop(str(event["id"]), None) is not None:
                     self.version += 1
+                return []
+            if isinstance(event.get("item"), dict):
+                # Any other change that carries the item (claimed, released): the item as it is now.
+                self._upsert(event["item"])
             return []
         if kind in ("due_soon", "overdue"):
             crossings = self._upsert(event.get("item"))
@@ -171,6 +180,12 @@ class QueueState:
 
     def seconds_left(self, item: Item, now: float) -> float:
         return item.deadline - (now + self.clock_offset)
+
+    def replying(self, item: Item, now: float) -> str:
+        """'Dana is replying' while another agent holds the post (a claim that has not lapsed), else ''."""
+        if not item.claimed_by or (item.claim_expires is not None and item.claim_expires <= now + self.clock_offset):
+            return ""
+        return f"{item.claimed_by} is replying"
 
 
 def priority_key(item: Item) -> tuple[int, float, str]:
@@ -245,8 +260,10 @@ def icon_state(state: QueueState, now: float) -> IconState:
     late = sum(1 for i in state.items.values() if i.state == "overdue")
     others = late - (top.state == "overdue")
     also = f" {others} other{'s' if others != 1 else ''} overdue." if others > 0 else ""
+    who = state.replying(top, now)
+    held = f" {who}." if who else ""
     tooltip = (f"Reply Desk: {count} {posts} waiting. {top.customer} on {top.platform_name} ({top.intent}) "
-               f"{words}: {when}.{also}")
+               f"{words}: {when}.{held}{also}")
     return IconState(top.state, minutes_left(secs), count, tooltip)
 
 

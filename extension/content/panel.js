@@ -9,6 +9,9 @@ import { insertReply, watchSend } from "./insert.js";
 import { applyStyles, PANEL_CSS } from "./styles.js";
 
 const TONE_DEBOUNCE_MS = 250;
+// A claim lapses on the server after claim_idle_seconds (120 by default) without its holder's activity: renew well
+// inside that while the panel stays open.
+const CLAIM_RENEW_MS = 45000;
 const ACTIVE = new Set(["waiting", "due_soon", "overdue", "snoozed"]);
 
 export const ICONS = {
@@ -30,6 +33,7 @@ const TEMPLATE = `
     <button class="icon close" type="button" aria-label="Close">${ICONS.close}</button>
   </header>
   <div class="who"><div class="avatar" aria-hidden="true"></div><div class="who-text"><div class="name"></div><div class="sub"></div></div></div>
+  <div class="claim" role="alert" hidden></div>
   <div class="chips" aria-label="Assessment"></div>
   <div class="advice" id="rd-advice" role="status" hidden></div>
   <div class="editor">
@@ -137,6 +141,11 @@ class Panel {
     this.replied = false;
     this.toneSeq = 0;
     this.findings = [];
+    this.itemId = null; // the post's queue item, once tracked: what the panel claims
+    this.claimHeld = false;
+    this.claimedBy = null; // another agent holding the post (the server's 409), shown as "Dana is replying"
+    this.claimWarned = false;
+    this.myName = null;
     // One controller for every listener this panel adds: close() aborts it, so none outlives the panel.
     this.listeners = new AbortController();
     this.signal = this.listeners.signal;
@@ -551,6 +560,7 @@ class Panel {
       const res = await call("track", { post: this.post });
       this.skewMs = res.skewMs || 0;
       if (res.item) this.setDeadlineFromItem(res.item);
+      this.startClaim(res.item);
     } catch (err) {
       if (err.code === "server_down" || err.code === "not_paired") this.showError(err);
     }
@@ -596,8 +606,10 @@ class Panel {
     const engine = [answer.engine, answer.pack && `${answer.pack.name} v${answer.pack.version}`].filter(Boolean).join(" · ");
     this.$(".engine").textContent = answer.fallback_reason ? `${engine} (fallback)` : engine || "Reply Desk";
     // The server's clock for this post: its queue item when tracked, else the answer's deadline and target.
-    if (answer.queue_item) this.setDeadlineFromItem(answer.queue_item);
-    else if (!this.item) this.deadline = serverDeadline(answer, this.post) || this.deadline;
+    if (answer.queue_item) {
+      this.setDeadlineFromItem(answer.queue_item);
+      this.startClaim(answer.queue_item);
+    } else if (!this.item) this.deadline = serverDeadline(answer, this.post) || this.deadline;
     this.renderClock();
     this.place();
     this.host.dispatchEvent(new CustomEvent("replydesk:ready", { bubbles: true, composed: true }));
@@ -623,10 +635,73 @@ class Panel {
     }
   }
 
+  // ---------------------------------------------------------------- claims (team servers)
+
+  /** Claim the post's queue item once it is known, and keep renewing the claim while the panel is open. */
+  startClaim(item) {
+    if (!item || item.id === undefined || this.itemId !== null || this.closed || this.replied) return;
+    this.itemId = item.id;
+    this.claimNow();
+    this.renewTimer = setInterval(() => this.claimNow(), CLAIM_RENEW_MS);
+  }
+
+  async claimNow() {
+    if (this.closed || this.replied || this.itemId === null) return;
+    let res;
+    try {
+      res = await call("claim", { id: this.itemId });
+    } catch {
+      return; // the server is away: the next renewal tries again
+    }
+    if (res.unavailable) {
+      clearInterval(this.renewTimer); // a server without claims (a single agent's desk)
+      return;
+    }
+    if (this.closed) {
+      if (res.held) call("release", { id: this.itemId }).catch(() => {});
+      return;
+    }
+    this.claimHeld = Boolean(res.held);
+    if (res.held && res.item) this.myName = res.item.claimed_by || this.myName;
+    this.showClaim(res.held ? null : res.claimedBy, res.message);
+  }
+
+  /** "Dana is replying", prominently above the reply; null hides it. */
+  showClaim(by, message) {
+    const box = this.$(".claim");
+    if (by !== this.claimedBy) this.claimWarned = false;
+    this.claimedBy = by || null;
+    box.hidden = !by;
+    box.textContent = by ? message || `${by} is replying` : "";
+    this.root.querySelector(".panel").dataset.claimedBy = by || "";
+  }
+
+  /** The queue's word on our post's claim: someone else took it, or let it go (then we claim it again). */
+  onClaimChange(item, me) {
+    if (this.itemId === null || String(item.id) !== String(this.itemId)) return;
+    const expires = Date.parse(item.claim_expires_at || "");
+    const live = item.claimed_by && !(expires < Date.now() + (this.skewMs || 0));
+    const mine = me || this.myName;
+    if (live && item.claimed_by !== mine) {
+      this.claimHeld = false;
+      this.showClaim(item.claimed_by);
+    } else if (!live && (this.claimedBy || this.claimHeld)) {
+      this.claimHeld = false;
+      this.showClaim(null);
+      this.claimNow();
+    }
+  }
+
   async insert() {
     const text = this.textarea.value.trim();
     if (!text) return;
     this.showError(null);
+    if (this.claimedBy && !this.claimWarned) {
+      // Someone else is replying: the first click says so; the second inserts all the same.
+      this.claimWarned = true;
+      this.$(".claim").textContent = `${this.claimedBy} is replying to this post. Press Insert again to insert yours anyway.`;
+      return;
+    }
     if (this.toneStale) {
       // An edit the tone check has not seen yet: check it first, so a blocked draft never slips through.
       clearTimeout(this.toneTimer);
@@ -677,6 +752,7 @@ class Panel {
     const button = this.$(".replied");
     button.disabled = true;
     button.textContent = how === "site" ? "Reply sent" : "Marked replied";
+    clearInterval(this.renewTimer); // replied releases the claim on the server
     try {
       const res = await call("replied", { post: this.post, id: this.item && this.item.id });
       if (res && res.item) this.item = res.item;
@@ -691,7 +767,10 @@ class Panel {
     if (msg.event !== "queue" || this.replied) return;
     this.skewMs = msg.skewMs || this.skewMs;
     const mine = (msg.items || []).find((it) => it.platform === this.post.platform && String(it.post_id) === String(this.post.post_id));
-    if (mine) this.setDeadlineFromItem(mine);
+    if (mine) {
+      this.setDeadlineFromItem(mine);
+      this.onClaimChange(mine, msg.me);
+    }
   }
 
   close() {
@@ -700,6 +779,9 @@ class Panel {
     this.listeners.abort();
     if (this.cancel) this.cancel();
     clearInterval(this.tick);
+    clearInterval(this.renewTimer);
+    if (this.claimHeld && !this.replied && this.itemId !== null) call("release", { id: this.itemId }).catch(() => {});
+    this.claimHeld = false;
     clearTimeout(this.toneTimer);
     clearTimeout(this.toastTimer);
     if (this.offQueue) this.offQueue();

@@ -82,6 +82,9 @@ export const PANEL_CSS = `${TOKENS}
   .advice { margin: 10px 16px 0; padding: 8px 10px; border-radius: 10px; background: var(--rd-warn-soft);
     color: #92400e; font-size: 12.5px; border: 1px solid #fde68a; }
   .advice.silent { background: var(--rd-bad-soft); color: #7f1d1d; border-color: #fecaca; font-weight: 600; }
+  .claim { margin: 10px 16px 0; padding: 8px 10px; border-radius: 10px; background: var(--rd-bad-soft); color: #7f1d1d;
+    border: 1px solid #fecaca; font-weight: 700; font-size: 13px; }
+  .claim[hidden] { display: none; }
   .advice[hidden], .error[hidden], .sources[hidden], .notice[hidden], .findings:empty { display: none; }
   .sources { margin: 6px 16px 0; font-size: 12px; color: var(--rd-muted); }
   .sources .label { font-weight: 600; }

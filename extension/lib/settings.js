@@ -6,6 +6,9 @@ export const DEFAULTS = Object.freeze({
   token: "",
   signature: "",
   pack: "",
+  // A plain http:// address that is not this machine is refused unless the agent allows it (team servers sit
+  // behind TLS; the token and the customers' posts should not cross a network in clear).
+  allowPlainHttp: false,
   // Watch the brand's notifications / mentions / search (X) and page (Facebook), and the /demo page.
   monitor: { x: true, facebook: true, demo: true },
   // How the site adapters read pages: the site's own selectors (fast) and the structural fallback. Both on; the
@@ -29,6 +32,28 @@ export async function saveSettings(changes) {
   if ("token" in clean) clean.token = String(clean.token || "").trim();
   if ("signature" in clean) clean.signature = String(clean.signature || "").trim().slice(0, 40);
   await ext.storage.local.set(clean);
+}
+
+const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|\[::1\])$/i;
+
+/** Is this server address this machine (127.x, localhost, [::1])? */
+export function isLoopback(url) {
+  try {
+    return LOOPBACK.test(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** Why this (normalised) address may not be used, or "" when it may: plain HTTP to another machine needs the
+ * agent's "allow plain HTTP". */
+export function addressProblem(url, allowPlainHttp) {
+  if (!url) return "That is not a server address: use one like https://desk.example.com or http://127.0.0.1:8765.";
+  if (url.startsWith("http://") && !isLoopback(url) && !allowPlainHttp) {
+    return `${url} is plain HTTP to another machine: the token and the customers' posts would cross the network `
+      + "unencrypted. Use the team server's https:// address, or tick \"Allow plain HTTP\" if this network is private.";
+  }
+  return "";
 }
 
 /** "127.0.0.1:8765/" -> "http://127.0.0.1:8765"; null when it is not an http(s) URL. */

@@ -1,7 +1,7 @@
 // Options: server address, pairing token, agent signature, pack, monitoring. Saved to storage.local (docs/DESIGN.md).
 import { call, onBroadcast } from "../content/bridge.js";
 import { ext } from "../lib/ext.js";
-import { DEFAULTS, loadSettings, normaliseServerUrl, saveSettings } from "../lib/settings.js";
+import { addressProblem, DEFAULTS, isLoopback, loadSettings, normaliseServerUrl, saveSettings } from "../lib/settings.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -33,7 +33,8 @@ function fillPacks(packs, def) {
   select.value = chosen;
 }
 
-/** The host permission for the server ("http://127.0.0.1/*"): Chromium grants it at install, Firefox's MV3 asks. */
+/** The host permission for the server ("http://127.0.0.1/*", "https://desk.example.com/*"): Chromium grants this
+ * machine's at install, Firefox's MV3 asks; another machine's is an optional permission asked for at save. */
 function serverOrigin() {
   const url = normaliseServerUrl($("serverUrl").value) || DEFAULTS.serverUrl;
   const u = new URL(url);
@@ -73,6 +74,7 @@ async function refresh() {
 async function load() {
   const s = await loadSettings();
   $("serverUrl").value = s.serverUrl;
+  $("allowPlainHttp").checked = s.allowPlainHttp;
   $("token").value = s.token;
   $("signature").value = s.signature;
   $("pack").dataset.value = s.pack;
@@ -82,8 +84,30 @@ async function load() {
   $("mon-demo").checked = s.monitor.demo;
 }
 
+/** Save the settings; false when the server address is refused (the message says why). Must be called from the
+ * click itself: the permission for another machine is asked before anything is awaited (the browser wants the
+ * user's gesture), and not waited for, so a prompt left open does not hold the save up. */
 async function save() {
-  const url = normaliseServerUrl($("serverUrl").value) || DEFAULTS.serverUrl;
+  const typed = $("serverUrl").value.trim();
+  const url = typed ? normaliseServerUrl(typed) : DEFAULTS.serverUrl;
+  const allowPlainHttp = $("allowPlainHttp").checked;
+  const problem = addressProblem(url, allowPlainHttp);
+  $("addr-error").hidden = !problem;
+  $("addr-error").textContent = problem;
+  $("serverUrl").setAttribute("aria-invalid", String(Boolean(problem)));
+  if (problem) {
+    $("saved").textContent = "Not saved";
+    return false;
+  }
+  let asked = null;
+  if (!isLoopback(url) && ext.permissions && ext.permissions.request) {
+    const u = new URL(url);
+    try {
+      asked = ext.permissions.request({ origins: [`${u.protocol}//${u.hostname}/*`] });
+    } catch {
+      asked = null; // this browser cannot ask: the grant box below says so
+    }
+  }
   $("serverUrl").value = url;
   $("pack").dataset.value = $("pack").value;
   await saveSettings({
@@ -91,11 +115,14 @@ async function save() {
     token: $("token").value,
     signature: $("signature").value,
     pack: $("pack").value,
+    allowPlainHttp,
     monitor: { x: $("mon-x").checked, facebook: $("mon-facebook").checked, demo: $("mon-demo").checked },
   });
   $("saved").textContent = "Saved";
   setTimeout(() => ($("saved").textContent = ""), 1600);
   setTimeout(refresh, 100);
+  if (asked) Promise.resolve(asked).then(() => checkAccess().then((ok) => ok && refresh()), () => checkAccess());
+  return true;
 }
 
 // One-click pairing: the server hands the token over once someone approves the code on the machine.
@@ -115,7 +142,7 @@ function showPairing(state, text, code = "", cmd = "") {
 
 async function pair() {
   if (pairing) return;
-  await save();
+  if (!(await save())) return;
   let req;
   try {
     req = await call("pairAsk");

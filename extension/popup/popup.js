@@ -1,10 +1,12 @@
 // Toolbar popup: connection state and the posts waiting for an answer, with the time each has left.
 import { ext } from "../lib/ext.js";
 import { call, onBroadcast } from "../content/bridge.js";
+import { claimNote } from "../lib/claims.js";
 
 const $ = (id) => document.getElementById(id);
 let items = [];
 let skewMs = 0;
+let me = null; // this agent's name on a team server, once a claim named it
 
 function fmt(ms) {
   const s = Math.round(Math.abs(ms) / 1000);
@@ -47,8 +49,16 @@ function render() {
     clock.dataset.state = left < 0 ? "overdue" : it.state;
     clock.textContent = Number.isNaN(left) ? "no clock" : left < 0 ? `−${fmt(left)}` : fmt(left);
     b.append(who, clock, text);
+    const claimed = claimNote(it, me, skewMs);
+    if (claimed) {
+      const tag = document.createElement("span");
+      tag.className = "claimed";
+      tag.textContent = claimed;
+      b.append(tag);
+      b.dataset.claimedBy = it.claimed_by;
+    }
     const when = Number.isNaN(left) ? "no clock" : left < 0 ? "overdue" : `${fmt(left)} left`;
-    b.setAttribute("aria-label", `${who.textContent}: ${when}`);
+    b.setAttribute("aria-label", `${who.textContent}: ${when}${claimNote(it, me, skewMs) ? `, ${claimNote(it, me, skewMs)}` : ""}`);
     if (it.url) b.addEventListener("click", () => call("openTab", { url: it.url }).then(() => window.close()));
     li.append(b);
     list.append(li);
@@ -129,6 +139,7 @@ onBroadcast((msg) => {
   if (msg.event === "queue") {
     items = msg.items || [];
     skewMs = msg.skewMs || 0;
+    me = msg.me || me;
     render();
   }
 });
@@ -153,6 +164,7 @@ call("status").then(showStatus).catch((err) => showStatus({ state: "server_down"
 call("queue").then((q) => {
   items = q.items || [];
   skewMs = q.skewMs || 0;
+  me = q.me || me;
   render();
 }).catch(() => render());
 setInterval(render, 1000);

@@ -2,11 +2,13 @@
 // its clock, one click (or Enter) to open it on the site. Keyboard-first: j/k or the arrows move, Enter opens,
 // s opens it with its reply panel, i inserts that panel's reply, r marks the post replied.
 import { call, onBroadcast } from "../content/bridge.js";
+import { claimNote } from "../lib/claims.js";
 
 const $ = (id) => document.getElementById(id);
 const STATE_WORD = { waiting: "waiting", due_soon: "due soon", overdue: "overdue", snoozed: "snoozed" };
 let items = [];
 let skewMs = 0;
+let me = null; // this agent's name on a team server, once a claim named it
 let at = 0; // the selected item
 let lastTab = null; // the tab the last "suggest" opened, for "insert"
 
@@ -49,8 +51,16 @@ function render() {
     clock.dataset.state = state;
     clock.textContent = left === null ? "no clock" : left < 0 ? `−${fmt(left)}` : fmt(left);
     b.append(who, clock, text);
+    const claimed = claimNote(it, me, skewMs);
+    if (claimed) {
+      const tag = document.createElement("span");
+      tag.className = "claimed";
+      tag.textContent = claimed;
+      b.append(tag);
+      b.dataset.claimedBy = it.claimed_by;
+    }
     const when = left === null ? "no clock" : left < 0 ? `overdue by ${fmt(left)}` : `${fmt(left)} left`;
-    b.setAttribute("aria-label", `${who.textContent}: ${STATE_WORD[state] || state}, ${when}`);
+    b.setAttribute("aria-label", `${who.textContent}: ${STATE_WORD[state] || state}, ${when}${claimNote(it, me, skewMs) ? `, ${claimNote(it, me, skewMs)}` : ""}`);
     b.addEventListener("click", () => {
       at = i;
       openItem(false);
@@ -123,6 +133,7 @@ onBroadcast((msg) => {
   if (msg.event === "queue") {
     items = msg.items || [];
     skewMs = msg.skewMs || 0;
+    me = msg.me || me;
     render();
   }
 });
@@ -130,6 +141,7 @@ call("status").then(showStatus).catch((err) => showStatus({ state: "server_down"
 call("queue").then((q) => {
   items = q.items || [];
   skewMs = q.skewMs || 0;
+  me = q.me || me;
   render();
   focusCurrent();
 }).catch(() => render());

@@ -43,7 +43,8 @@ export async function api(path, { method = "GET", body, auth = true } = {}) {
   if (!resp.ok) {
     const code = (data && data.error) || (resp.status === 404 ? "not_found" : "server_error");
     const message = (data && data.message) || `The server answered ${resp.status} to ${method} ${path}.`;
-    throw new Failure(code, message, resp.status);
+    // The answer's own fields ride along (a 409 on a claim names who holds it: claimed_by).
+    throw Object.assign(new Failure(code, message, resp.status), { data });
   }
   if (auth && currentStatus().state !== "ok") setStatus({ state: "ok" });
   return data;

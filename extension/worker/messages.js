@@ -5,6 +5,7 @@ import { ext } from "../lib/ext.js";
 import { api } from "./api.js";
 import { errorOf, Failure } from "./errors.js";
 import { checkStatus } from "./health.js";
+import { claim, release, releasePort } from "./claims.js";
 import { packInfo, packList, withPack } from "./packs.js";
 import { pairAsk, pairPoll } from "./pairing.js";
 import { cleanPost } from "./posts.js";
@@ -50,6 +51,8 @@ export const handlers = {
   openTab: ({ url }) => ext.tabs.create({ url }).then(() => true),
   openPost: ({ url, post_id: postId, suggest }) => openPost(url, postId, suggest),
   tabCommand: ({ tab, command }) => ext.tabs.sendMessage(tab, { type: command }),
+  claim: ({ id, takeover }, port) => claim(port, id, Boolean(takeover)),
+  release: ({ id }, port) => release(port, id),
   pairAsk: () => pairAsk(),
   pairPoll: ({ id }) => pairPoll(id),
 };
@@ -63,7 +66,7 @@ async function onPortMessage(port, msg) {
   const handler = handlers[type];
   try {
     if (!handler) throw new Failure("unknown_request", `Unknown request '${type}'.`);
-    const result = await handler(msg);
+    const result = await handler(msg, port);
     port.postMessage({ reqId, ok: true, result });
   } catch (err) {
     try {
@@ -82,6 +85,7 @@ export function listenForPorts() {
     port.onDisconnect.addListener(() => {
       removePort(port);
       dropPort(port);
+      releasePort(port);
     });
     port.onMessage.addListener((msg) => onPortMessage(port, msg));
   });

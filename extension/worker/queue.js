@@ -10,10 +10,26 @@ const ACTIVE = new Set(["waiting", "due_soon", "overdue", "snoozed"]);
 let items = new Map(); // QueueItem id -> item
 let known = false; // a queue snapshot arrived (the server has a queue)
 let skewMs = 0; // server clock minus ours
+let me = null; // this agent's name on the server, as a claim of ours names it (team servers)
+
+// Kept in storage.session too, so a worker that wakes up again still knows whose claims are ours.
+const session = ext.storage && ext.storage.session;
+if (session) session.get("me").then((got) => (me = me || (got && got.me) || null), () => {});
 
 export function resetQueue() {
   items.clear();
   known = false;
+  me = null;
+  if (session) session.remove("me").catch?.(() => {});
+}
+
+/** Who we are on the server: a claim the server granted us names us as its holder. */
+export function setMe(name) {
+  if (name && name !== me) {
+    me = name;
+    if (session) session.set({ me: name }).catch?.(() => {});
+    publish();
+  }
 }
 
 export function skew() {
@@ -31,7 +47,7 @@ export function queueItems() {
 }
 
 function publish() {
-  broadcast({ event: "queue", items: queueItems(), skewMs });
+  broadcast({ event: "queue", items: queueItems(), skewMs, me });
   updateBadge();
 }
 
@@ -46,6 +62,9 @@ export function applyQueueEvent(msg) {
       items.set(String(msg.item.id), msg.item);
     } else if (msg.change === "remove") {
       items.delete(String(msg.id));
+    } else if (msg.item && msg.item.id !== undefined) {
+      // Any other change that carries the item (claimed, released, escalated): the item as it is now.
+      items.set(String(msg.item.id), msg.item);
     }
     publish();
     return true;
@@ -124,5 +143,5 @@ export async function refreshQueue() {
   } catch {
     // no queue on this server yet, or not reachable: keep what we have
   }
-  return { items: queueItems(), skewMs, known };
+  return { items: queueItems(), skewMs, known, me };
 }

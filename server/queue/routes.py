@@ -149,7 +149,11 @@ def _time_arg(name: str, default: float, is_end: bool) -> float:
 @bp.get("/stats")
 def stats() -> Any:
     """Response-time figures over ?since=&until= (ISO dates or times; default the last 30 days),
-    ?platform=, ?tz= (IANA name for the per-day split; default UTC)."""
+    ?platform=, ?tz= (IANA name for the per-day split; default UTC), ?group=agent|channel|agent,channel
+    (adds by_agent / by_channel_list; replies with no replied_by count under the desk's agent_name)."""
+    from server.queue.stats import parse_groups
+
+    groups = parse_groups(request.args.get("group"))
     now = service().clock()
     until = _time_arg("until", now, is_end=True)
     since = _time_arg("since", until - 30 * 86400, is_end=False)
@@ -163,7 +167,7 @@ def stats() -> Any:
     except (sla.ZoneInfoNotFoundError, ValueError):
         raise Invalid("invalid_tz", f"Unknown time zone '{tz[:60]}'; use an IANA name such as "
                                           "Europe/London.") from None
-    return jsonify(service().stats(since, until, _platform_arg(), tz))
+    return jsonify(service().stats(since, until, _platform_arg(), tz, groups, services().config.agent_name))
 
 
 # -- wiring ----------------------------------------------------------------------------------------------------

@@ -54,6 +54,7 @@ from server.queue.applied import AppliedClock, apply
 from server.queue.evaluation import LEVEL, Batch, _dt, _hours, _number, figures, post_key
 from server.queue.memory import QueueMemory
 from server.queue.policy import Policy, engages, escalation_reason, policy_for, rank
+from server.queue.stats import grouped
 from server.queue.store import ACTIVE, NO_CLOCK_RANK, QueueStore, Row
 
 if TYPE_CHECKING:
@@ -451,8 +452,10 @@ class QueueService(QueueMemory):
         return {"type": "queue", "items": self.page(rows, now), "total": total,
                 "truncated": total > len(rows), "counts": counts, "server_time": sla.iso(_dt(now))}
 
-    def stats(self, since: float, until: float, platform: str | None, tz: str) -> dict[str, Any]:
-        """First-response figures for clocks started in [since, until): overall, per channel, per local day.
+    def stats(self, since: float, until: float, platform: str | None, tz: str, groups: tuple[str, ...] = (),
+              default_agent: str = "Agent") -> dict[str, Any]:
+        """First-response figures for clocks started in [since, until): overall, per channel, per local day;
+        with groups ("agent", "channel"), also by_agent / by_channel_list (server/queue/stats.py says how).
 
         response times are wall-clock seconds (what the customer waited) with business-time twins;
         within_target_share = replied by the deadline / (replied + open past the deadline): dismissed posts
@@ -476,4 +479,5 @@ class QueueService(QueueMemory):
             "next_response": figures([r for r in rows if r["kind"] == "next_response"], now),
             "overdue_now": self.store.overdue_now(now, platform),
             "server_time": sla.iso(_dt(now)),
+            **grouped(groups, first, by_channel, now, default_agent),
         }

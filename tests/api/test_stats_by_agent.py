@@ -10,7 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
+from server.web.openapi import load_spec
 from tests.support.team_stats import DAY, make_app, seed
 
 M = 60
@@ -99,3 +103,18 @@ def test_replies_without_replied_by_count_under_the_configured_agent_name(tmp_pa
         assert names == ["Dana", "Kim", "Front Desk"]
     finally:
         app.extensions["replydesk"].close()
+
+
+def test_grouped_answers_match_the_openapi_description(desk) -> None:
+    _app, client, _items = desk
+    spec = load_spec()
+    registry = Registry().with_resource("urn:spec", Resource(contents=spec, specification=DRAFT202012))
+    validator = Draft202012Validator({"$ref": "urn:spec#/components/schemas/Stats"}, registry=registry)
+    params = [p["name"] for p in spec["paths"]["/api/stats"]["get"]["parameters"]]
+    assert "group" in params
+    for query in ("group=agent,channel", "platform=facebook&group=agent,channel", ""):
+        body = get(client, query)
+        errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
+        assert not errors, f"{query}: {errors[0].message} at {list(errors[0].path)}"
+    bad = {**get(client, "group=agent"), "by_agent": [{"agent": "Dana", "count": -1}]}
+    assert list(validator.iter_errors(bad))  # the schema does check the entries

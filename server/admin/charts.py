@@ -100,6 +100,13 @@ def share_meter(share: float | None, *, label: str = "within target", width: int
                   f"{escape(pct)} {escape(label)}</text></svg>")
 
 
+def share_text(share: float | None, base: int) -> str:
+    """'75% (3 of 4)': a 0..1 share written with the counts it stands on; '–' when there is none."""
+    if share is None or base <= 0:
+        return "–"
+    return f"{float(share) * 100:.0f}% ({round(float(share) * base)} of {base})"
+
+
 def minutes(seconds: float | None) -> float | None:
     return None if seconds is None else round(float(seconds) / 60.0, 1)
 

@@ -34,7 +34,8 @@ def dashboard() -> Any:
     if queue is not None:
         now = until = queue.clock()
         try:
-            stats = queue.stats(until - days_n * 86400, until, None, "UTC")
+            stats = queue.stats(until - days_n * 86400, until, None, "UTC", ("agent", "channel"),
+                                services().config.agent_name)
             overdue = [late_by(item, now) for item in
                        queue.listing(["overdue"], None, DASHBOARD_OVERDUE, 0)["items"]]
         except Exception:  # a queue problem shows as "no figures", never as a broken console
@@ -74,7 +75,8 @@ def dashboard_view(stats: dict[str, Any]) -> dict[str, Any]:
     by_channel = {k: v for k, v in (stats.get("by_channel") or {}).items() if isinstance(v, dict)}
     labels = [str(d.get("date", ""))[5:] or "?" for d in by_day]
     channels = sorted(by_channel)
-    rows = by_day + [by_channel[c] for c in channels]
+    agents = group_rows(stats.get("by_agent"), "agent")
+    rows = by_day + [by_channel[c] for c in channels] + agents  # one unit for every time on the page
     longest = max((float(r.get(k) or 0) for r in rows for k in ("median_seconds", "p90_seconds")), default=0)
     per, unit = (3600.0, "h") if longest > 3 * 3600 else (60.0, "m")  # hours once minutes get unreadable
 
@@ -100,4 +102,24 @@ def dashboard_view(stats: dict[str, Any]) -> dict[str, Any]:
     meters = {c: charts.share_meter(by_channel[c].get("within_target_share")) for c in channels}
     return {"overall": overall, "by_day": by_day, "by_channel": by_channel, "day_chart": day_chart,
             "share_chart": share_chart, "channel_chart": channel_chart, "meters": meters,
-            "overall_meter": charts.share_meter(overall.get("within_target_share"))}
+            "overall_meter": charts.share_meter(overall.get("within_target_share")),
+            "agents": agents, "channels": group_rows(stats.get("by_channel_list"), "platform")}
+
+
+def group_rows(entries: Any, key: str) -> list[dict[str, Any]]:
+    """The by_agent / by_channel_list entries as table rows: the name, the figures, and "within target" as
+    a percentage with the counts it comes from ("75% (3 of 4)"), so a lead sees how many replies it rests on.
+
+    For a channel the base includes its open posts past the deadline (missed_open); for an agent it is only
+    their replies (an open post has no agent yet)."""
+    rows = []
+    for e in entries if isinstance(entries, list) else []:
+        if not isinstance(e, dict):
+            continue
+        count = int(e.get("count") or 0)
+        base = count + int(e.get("missed_open") or 0)
+        share = e.get("within_target")
+        rows.append({**e, "name": str(e.get(key) or "?"), "median_seconds": e.get("median_response_seconds"),
+                     "p90_seconds": e.get("p90_response_seconds"),
+                     "within_text": charts.share_text(share, base)})
+    return rows

@@ -49,12 +49,11 @@ from typing import TYPE_CHECKING, Any
 
 from server.core import sla
 from server.core.errors import Conflict, Invalid, NotFound, TooLarge
-from server.core.vocab import PLATFORMS
 from server.queue.applied import AppliedClock, apply
-from server.queue.evaluation import LEVEL, Batch, _dt, _hours, _number, figures, post_key
+from server.queue.evaluation import LEVEL, Batch, _dt, _hours, _number, post_key
 from server.queue.memory import QueueMemory
 from server.queue.policy import Policy, engages, escalation_reason, policy_for, rank
-from server.queue.stats import grouped
+from server.queue.stats import document as stats_document
 from server.queue.store import ACTIVE, NO_CLOCK_RANK, QueueStore, Row
 
 if TYPE_CHECKING:
@@ -453,31 +452,9 @@ class QueueService(QueueMemory):
                 "truncated": total > len(rows), "counts": counts, "server_time": sla.iso(_dt(now))}
 
     def stats(self, since: float, until: float, platform: str | None, tz: str, groups: tuple[str, ...] = (),
-              default_agent: str = "Agent") -> dict[str, Any]:
-        """First-response figures for clocks started in [since, until): overall, per channel, per local day;
-        with groups ("agent", "channel"), also by_agent / by_channel_list (server/queue/stats.py says how).
-
-        response times are wall-clock seconds (what the customer waited) with business-time twins;
-        within_target_share = replied by the deadline / (replied + open past the deadline): dismissed posts
-        needed no reply and open posts not yet due have no outcome yet, so neither counts.
-        """
+              default_agent: str = "agent") -> dict[str, Any]:
+        """First-response figures for clocks started in [since, until) (server/queue/stats.py says which and how;
+        groups "agent"/"channel" add by_agent / by_channel_list)."""
         now = self.clock()
-        zone = sla.ZoneInfo(tz)
-        rows = self.store.started_between(since, until, platform)
-        first = [r for r in rows if r["kind"] == "first"]
-        by_channel: dict[str, list[Row]] = {p: [] for p in PLATFORMS if platform in (None, p)}
-        by_day: dict[str, list[Row]] = {}
-        for r in first:
-            by_channel.setdefault(r["platform"], []).append(r)
-            day = datetime.fromtimestamp(r["started_at"], zone).date().isoformat()
-            by_day.setdefault(day, []).append(r)
-        return {
-            "since": sla.iso(_dt(since)), "until": sla.iso(_dt(until)), "timezone": tz, "platform": platform,
-            "overall": figures(first, now),
-            "by_channel": {p: figures(rs, now) for p, rs in by_channel.items()},
-            "by_day": [{"date": d, **figures(rs, now)} for d, rs in sorted(by_day.items())],
-            "next_response": figures([r for r in rows if r["kind"] == "next_response"], now),
-            "overdue_now": self.store.overdue_now(now, platform),
-            "server_time": sla.iso(_dt(now)),
-            **grouped(groups, first, by_channel, now, default_agent),
-        }
+        return stats_document(self.store.started_between(since, until, platform), now, since, until, platform, tz,
+                              self.store.overdue_now(now, platform), groups, default_agent)

@@ -1,6 +1,8 @@
-"""Response-time figures grouped by who replied and by channel (GET /api/stats?group=agent|channel).
+"""The /api/stats document: first-response figures overall, per channel, per local day, and on request grouped
+by who replied and by channel (GET /api/stats?group=agent|channel).
 
-Pure functions over the stats' rows (no Flask, no SQL), like server/queue/evaluation.py; the service calls them.
+Pure functions over the stats' rows (no Flask, no SQL), like server/queue/evaluation.py; QueueService.stats reads
+the rows and calls them.
 
 Choices, and why:
 - Per-agent figures are about the replies an agent made, nothing else. An open post has no agent yet (a claim is
@@ -10,7 +12,7 @@ Choices, and why:
 - Only first responses count (the population of "overall"): the sum of the agents' counts equals
   overall.answered, so the table adds up to the figure above it. Next responses stay in "next_response".
 - A replied row with no replied_by (a single-agent desk, rows from before team mode) counts under the desk's
-  own agent name (config agent_name, "Agent"): the pairing token's agent made those replies.
+  own agent name (config agent_name): the pairing token's agent made those replies.
 - Per channel (`by_channel_list`, the list twin of the by_channel dict, same row shape with "platform"), the
   open posts past their deadline do belong to the channel: `within_target` there is the channel's
   within_target_share (replied by the deadline / replied + open past the deadline), the same number as
@@ -20,14 +22,45 @@ Choices, and why:
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from server.core import sla
 from server.core.errors import Invalid
-from server.queue.evaluation import figures
+from server.core.vocab import PLATFORMS
+from server.queue.evaluation import _dt, figures
 from server.queue.store import Row
 
 GROUPS = ("agent", "channel")
+
+
+def document(rows: list[Row], now: float, since: float, until: float, platform: str | None, tz: str,
+             overdue_now: int, groups: tuple[str, ...] = (), default_agent: str = "agent") -> dict[str, Any]:
+    """First-response figures for the rows (clocks started in [since, until)): overall, per channel, per day
+    in tz; next responses apart; with groups, by_agent / by_channel_list too.
+
+    response times are wall-clock seconds (what the customer waited) with business-time twins;
+    within_target_share = replied by the deadline / (replied + open past the deadline): dismissed posts
+    needed no reply and open posts not yet due have no outcome yet, so neither counts.
+    """
+    zone = sla.ZoneInfo(tz)
+    first = [r for r in rows if r["kind"] == "first"]
+    by_channel: dict[str, list[Row]] = {p: [] for p in PLATFORMS if platform in (None, p)}
+    by_day: dict[str, list[Row]] = {}
+    for r in first:
+        by_channel.setdefault(r["platform"], []).append(r)
+        day = datetime.fromtimestamp(r["started_at"], zone).date().isoformat()
+        by_day.setdefault(day, []).append(r)
+    return {
+        "since": sla.iso(_dt(since)), "until": sla.iso(_dt(until)), "timezone": tz, "platform": platform,
+        "overall": figures(first, now),
+        "by_channel": {p: figures(rs, now) for p, rs in by_channel.items()},
+        "by_day": [{"date": d, **figures(rs, now)} for d, rs in sorted(by_day.items())],
+        "next_response": figures([r for r in rows if r["kind"] == "next_response"], now),
+        "overdue_now": overdue_now,
+        "server_time": sla.iso(_dt(now)),
+        **grouped(groups, first, by_channel, now, default_agent),
+    }
 
 
 def parse_groups(raw: str | None) -> tuple[str, ...]:

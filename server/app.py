@@ -19,7 +19,7 @@ from server.queue import routes as queue_routes
 from server.services import EXTENSION_KEY, Services
 from server.suggest import routes as suggest_routes
 from server.suggest import socket as suggest_socket
-from server.web import errors, openapi, pairing, security, sockets
+from server.web import errors, notify, openapi, pairing, security, sockets
 from server.web.events import EventHub
 from server.web.keystore import get_or_create_token
 
@@ -45,6 +45,8 @@ def create_app(config: Config | None = None) -> Flask:
     svc = Services(config=cfg, hub=EventHub(), token=token,
                    packs=PackStore(cfg.packs_dir, good_dir=cfg.data_dir / "packs-last-good"))
     app.extensions[EXTENSION_KEY] = svc
+    if cfg.database_url:  # a team server: the other processes' events reach this one's clients too
+        notify.attach(svc)
 
     errors.register(app)
     security.register(app)

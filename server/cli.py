@@ -31,18 +31,54 @@ def add_data_dir(p: argparse.ArgumentParser) -> None:
 
 @command("run", "start the server (loopback only by default)")
 def cmd_run(args: argparse.Namespace) -> int:
+    """workers 0 (the default, `make run`): one process, Werkzeug's threaded server, as ever. workers >= 1: the
+    team server, gunicorn with that many worker processes of `threads` threads each (server/web/serve.py)."""
+    cfg = Config.from_env(host=args.host, port=args.port, data_dir=args.data_dir, packs_dir=args.packs_dir,
+                          database_url=getattr(args, "database_url", None), workers=getattr(args, "workers", None),
+                          threads=getattr(args, "threads", None))
+    if cfg.workers < 0 or cfg.threads < 1:
+        print("error: --workers must be 0 or more and --threads 1 or more", file=sys.stderr)
+        return 2
+    if cfg.workers >= 1:
+        return _run_gunicorn(cfg)
     from werkzeug.serving import run_simple
 
     from server.app import create_app
     from server.services import services
 
-    cfg = Config.from_env(host=args.host, port=args.port, data_dir=args.data_dir, packs_dir=args.packs_dir)
     app = create_app(cfg)
     print(f"Reply Desk {app.config['REPLYDESK_VERSION']} on http://{cfg.host}:{cfg.port}  "
           f"(data: {cfg.data_dir}; engine: {services(app).engine_name})", flush=True)
     print("Pair the extension with the token from `python -m server token`.", flush=True)
     run_simple(cfg.host, cfg.port, app, threaded=True, use_reloader=False, use_debugger=False)
     return 0
+
+
+def _run_gunicorn(cfg: Config) -> int:
+    from server import __version__
+    from server.llm.settings import describe_engine
+    from server.web.serve import serve
+
+    where = f"data: {cfg.data_dir}" + ("; team database" if cfg.team else "")
+    print(f"Reply Desk {__version__} on http://{cfg.host}:{cfg.port}  ({where}; engine: {describe_engine(cfg)}; "
+          f"{cfg.workers} worker processes x {cfg.threads} threads)", flush=True)
+    print("Pair the extension with the token from `python -m server token`.", flush=True)
+    serve(cfg)
+    return 0
+
+
+def _configure_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url", default=None,
+                        help="team database, postgresql://... (env REPLYDESK_DATABASE_URL); default: the data "
+                             "folder's SQLite file")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="worker processes (gunicorn; env REPLYDESK_WORKERS); default 0: one Werkzeug process")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads per worker process, each serves one request or /ws connection "
+                             "(env REPLYDESK_THREADS; default 16)")
+
+
+cmd_run.configure = _configure_run  # type: ignore[attr-defined]
 
 
 @command("token", "print the pairing token for the extension and the tray (creates it on first use)")

@@ -12,6 +12,7 @@ from server.queue.service import QueueService
 from server.queue.store import Row
 
 log = logging.getLogger(__name__)
+RESCAN_SECONDS = 5.0
 
 
 class Scheduler:
@@ -21,12 +22,24 @@ class Scheduler:
     instead of a scan of every item; stale entries are harmless because each is re-checked against the database
     and the persisted notification level. The thread holds the scheduler only weakly, so an app dropped without
     `stop()` (test clients) lets its thread end.
+
+    Several processes on one PostgreSQL database each run a scheduler. The store's conditional update
+    (`set_notified(..., expect_below=level)`) lets exactly one of them win each crossing, and only the winner
+    publishes (its event reaches the other processes' clients through the event bridge). Each scheduler also
+    has to know the items the other processes track: it is told of them as their events arrive (`watch`) and,
+    as a safety net for events missed while the database restarted, re-reads the open items every `rescan`
+    seconds (on PostgreSQL only: a SQLite desk is one process).
     """
 
-    def __init__(self, service: QueueService, interval: float = 1.0) -> None:
+    def __init__(self, service: QueueService, interval: float = 1.0, rescan: float | None = None) -> None:
         self.service = service
         self.interval = max(0.01, float(interval))
+        if rescan is None and getattr(getattr(service.store, "db", None), "dialect", "sqlite") == "postgresql":
+            rescan = RESCAN_SECONDS
+        self.rescan = rescan
+        self._last_scan = time.monotonic()
         self._heap: list[tuple[float, int, int]] = []
+        self._pending: set[tuple[float, int]] = set()  # (instant, item) in the heap: a re-scan adds no twins
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._stopped = False
@@ -61,6 +74,9 @@ class Scheduler:
 
     def push(self, at: float, item_id: int, notify: bool = True) -> None:
         with self._cond:
+            if (at, item_id) in self._pending:
+                return
+            self._pending.add((at, item_id))
             earliest = self._heap[0][0] if self._heap else None
             heapq.heappush(self._heap, (at, next(self._seq), item_id))
             if notify and (earliest is None or at < earliest):
@@ -83,6 +99,20 @@ class Scheduler:
         if nxt is not None:
             self.push(nxt, row["id"], notify)
 
+    def watch(self, item_id: int) -> None:
+        """An item another process tracked or changed: look at it now, which schedules its next crossing."""
+        self.push(self.service.clock(), item_id)
+
+    def scan(self) -> None:
+        """Schedule every open item again (the items other processes track); entries already due are kept."""
+        self._last_scan = time.monotonic()
+        now = self.service.clock()
+        for row in self.service.store.open_items():
+            self.schedule_row(row, now, notify=False)
+
+    def scan_due(self) -> bool:
+        return self.rescan is not None and time.monotonic() - self._last_scan >= self.rescan
+
     def next_due(self) -> float | None:
         with self._cond:
             return self._heap[0][0] if self._heap else None
@@ -93,7 +123,9 @@ class Scheduler:
         due: list[int] = []
         with self._cond:
             while self._heap and self._heap[0][0] <= now:
-                due.append(heapq.heappop(self._heap)[2])
+                at, _seq, item_id = heapq.heappop(self._heap)
+                self._pending.discard((at, item_id))
+                due.append(item_id)
         for item_id in dict.fromkeys(due):
             try:
                 self._check(item_id, now)
@@ -147,6 +179,8 @@ def _scheduler_loop(ref: weakref.ReferenceType[Scheduler]) -> None:
         try:
             sched.wait()
             if not sched._stopped:
+                if sched.scan_due():
+                    sched.scan()
                 sched.tick()
         except Exception:
             log.exception("queue scheduler tick failed")

@@ -1,9 +1,20 @@
-"""A small in-process publish/subscribe hub: the queue publishes changes, every /ws connection subscribes."""
+"""A small publish/subscribe hub: the queue publishes changes, every /ws connection subscribes.
+
+One process on its own (the embedded SQLite desk) fans events out in-process. A team server runs several
+processes on one PostgreSQL database: there a `bridge` (server/web/notify.py) also carries every event to the
+other processes, which hand it to their own subscribers with `deliver`.
+"""
 from __future__ import annotations
 
 import queue
 import threading
-from typing import Any
+from typing import Any, Protocol
+
+
+class Bridge(Protocol):
+    """Carries this process's events to the other processes of a team server."""
+
+    def send(self, event: dict[str, Any]) -> None: ...
 
 
 class EventHub:
@@ -17,6 +28,7 @@ class EventHub:
         self._subs: set[queue.Queue] = set()
         self._lock = threading.Lock()
         self.maxsize = maxsize
+        self.bridge: Bridge | None = None
 
     def subscribe(self) -> queue.Queue:
         q: queue.Queue = queue.Queue(self.maxsize)
@@ -34,6 +46,15 @@ class EventHub:
             return len(self._subs)
 
     def publish(self, event: dict[str, Any]) -> None:
+        """An event of this process: its own subscribers get it at once, the other processes (if any) through
+        the bridge. The bridge never hands an event back to the process that sent it, so nobody gets it twice."""
+        self.deliver(event)
+        bridge = self.bridge
+        if bridge is not None:
+            bridge.send(event)
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        """Hand an event to this process's subscribers only (the bridge calls this for other processes' events)."""
         with self._lock:
             subs = list(self._subs)
         for q in subs:

@@ -143,3 +143,26 @@ def test_a_killed_process_loses_nothing_it_acknowledged_and_the_other_keeps_serv
     finally:
         a.stop()
         b.stop()
+
+
+def test_events_cross_processes_again_after_postgresql_restarts(team, pg_cluster: Any):
+    a, b = team
+    on_a = [EventLog(a) for _ in range(2)]
+    try:
+        pg_cluster.stop(immediate=True)  # every process's listener and pool lose their connections
+        pg_cluster.start()
+        for log in on_a:  # the listener is back: what it missed meanwhile is a snapshot away
+            log.wait_for(lambda e: e.get("type") == "resync", timeout=15, what="a resync after the restart")
+        deadline = time.monotonic() + 15
+        while True:  # B's pool notices the restart on its first request
+            r = requests.post(f"{b.url}/api/queue", headers=b.headers, timeout=30, json={"post": {
+                "platform": "x", "post_id": "after-restart", "author": {"handle": "kim"}, "text": "Still waiting"}})
+            if r.status_code in (200, 201) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert r.status_code in (200, 201), r.text
+        for log in on_a:
+            log.wait_for(upsert_of(r.json()["id"]), timeout=2, what="B's item on A after the restart")
+    finally:
+        for log in on_a:
+            log.close()

@@ -39,6 +39,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if cfg.workers < 0 or cfg.threads < 1:
         print("error: --workers must be 0 or more and --threads 1 or more", file=sys.stderr)
         return 2
+    if cfg.workers > 1 and not cfg.team:  # each worker would keep its own events and scheduler on one file
+        print("error: more than one worker needs the team database (--database-url postgresql://...)",
+              file=sys.stderr)
+        return 2
     if cfg.workers >= 1:
         return _run_gunicorn(cfg)
     from werkzeug.serving import run_simple

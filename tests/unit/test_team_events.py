@@ -114,3 +114,11 @@ def test_gunicorn_runs_threaded_workers_built_after_the_fork(tmp_path: Path):
     assert opts["worker_class"] == "gthread" and opts["workers"] == 3 and opts["threads"] == 4
     assert opts["preload_app"] is False and opts["timeout"] >= 120 and opts["bind"] == ["127.0.0.1:9000"]
     assert gunicorn_options(Config(data_dir=tmp_path, host="::1", port=1))["bind"] == ["[::1]:1"]
+
+
+def test_run_refuses_several_workers_on_the_embedded_sqlite_file(tmp_path: Path, capsys):
+    from server.cli import main
+
+    assert main(["run", "--data-dir", str(tmp_path), "--workers", "2"]) == 2
+    assert "team database" in capsys.readouterr().err
+    assert main(["run", "--data-dir", str(tmp_path), "--workers", "-1"]) == 2

@@ -10,6 +10,7 @@ import getpass
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from server.config import Config
 
@@ -214,6 +215,82 @@ def cmd_add_supervisor(args: argparse.Namespace) -> int:
 
 
 cmd_add_supervisor.configure = _configure_add_supervisor  # type: ignore[attr-defined]
+
+
+def _team_store(args: argparse.Namespace) -> Any:
+    from server.queue.store import QueueStore
+
+    return QueueStore(Config.from_env(data_dir=args.data_dir, database_url=args.database_url).database)
+
+
+def _configure_add_agent(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", help="the agent's name as teammates see it (\"Dana is replying\")")
+    parser.add_argument("--initials", default="", help="for the reply's signature, e.g. KM (default: from the name)")
+    parser.add_argument("--supervisor", action="store_true", help="may take over other agents' claims")
+    parser.add_argument("--database-url", default=None, help="the team database (env REPLYDESK_DATABASE_URL)")
+
+
+@command("add-agent", "add an agent with a token of their own; prints the token once, on the last line")
+def cmd_add_agent(args: argparse.Namespace) -> int:
+    from server.core.errors import DomainError
+    from server.team.agents import Agents
+
+    store = _team_store(args)
+    try:
+        token = Agents(store.db).add(args.name, args.initials, args.supervisor)
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    print(f"Agent {args.name.strip()} added. Their token, shown only now (paste it into their extension and tray):")
+    print(token)
+    return 0
+
+
+def _configure_agents(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url", default=None, help="the team database (env REPLYDESK_DATABASE_URL)")
+
+
+@command("list-agents", "list the team's agents (names, initials, roles; never a token)")
+def cmd_list_agents(args: argparse.Namespace) -> int:
+    from server.team.agents import Agents
+
+    store = _team_store(args)
+    try:
+        for a in Agents(store.db).list():
+            role = "supervisor" if a["supervisor"] else "agent"
+            print(f"{a['name']}\t{a['initials'] or '-'}\t{role}" + ("\trevoked" if a["revoked_at"] else ""))
+    finally:
+        store.close()
+    return 0
+
+
+def _configure_revoke(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name")
+    _configure_agents(parser)
+
+
+@command("revoke-agent", "revoke an agent's token (add-agent can then issue a new one)")
+def cmd_revoke_agent(args: argparse.Namespace) -> int:
+    from server.core.errors import DomainError
+    from server.team.agents import Agents
+
+    store = _team_store(args)
+    try:
+        Agents(store.db).revoke(args.name)
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    print(f"Agent {args.name} revoked: their token no longer works (within a few seconds on every server process).")
+    return 0
+
+
+cmd_add_agent.configure = _configure_add_agent  # type: ignore[attr-defined]
+cmd_list_agents.configure = _configure_agents  # type: ignore[attr-defined]
+cmd_revoke_agent.configure = _configure_revoke  # type: ignore[attr-defined]
 
 
 def _configure_migrate(parser: argparse.ArgumentParser) -> None:

@@ -52,7 +52,7 @@ class Config:
     # A claim lapses when its holder has shown no activity on the post for this long.
     claim_idle_seconds: float = 120.0
     # Who the single-agent pairing token writes as (agents added with add-agent have their own names).
-    agent_name: str = "Agent"
+    agent_name: str = "agent"
 
     def __post_init__(self) -> None:
         if self.packs_dir is None:

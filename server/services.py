@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from server.llm.engine import OpenAIEngine
     from server.packs.store import PackStore
     from server.queue.service import QueueService
+    from server.team.agents import Agents
     from server.web.events import EventHub
     from server.web.pairing import Pairings
     from server.web.sockets import Handler, Session
@@ -42,6 +43,7 @@ class Services:
     engine_name: str = "playbook"
     pairings: Pairings | None = None
     admin: AdminState | None = None
+    agents: Agents | None = None
     ws_handlers: dict[str, Handler] = field(default_factory=dict)
     ws_connect_hooks: list[Callable[[Session], None]] = field(default_factory=list)
     after_suggest: list[AfterSuggest] = field(default_factory=list)

@@ -34,3 +34,7 @@ class Conflict(DomainError):
 
 class Unavailable(DomainError):
     """A part the request needs is down for now (the database); trying again later may work."""
+
+
+class Forbidden(DomainError):
+    """The caller may not do this (taking over another agent's claim needs a supervisor)."""

@@ -5,16 +5,18 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, g, jsonify, request
+from flask import Blueprint, Flask, has_request_context, jsonify, request
 
 from server.core import sla
 from server.core.errors import DomainError, Invalid
 from server.core.posts import validate_post
 from server.core.vocab import ACTIVE_STATES, PLATFORMS
+from server.queue import claims
 from server.queue.scheduler import Scheduler
 from server.queue.service import DEFAULT_LIMIT, MAX_LIMIT, MAX_STATS_DAYS, QueueService
 from server.queue.store import QueueStore
 from server.services import Services, services
+from server.team.agents import Agent, Agents, current_agent
 from server.web.errors import read_json
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ def track() -> Any:
         raise Invalid("invalid_post", "The request needs a 'post' object (see docs/DESIGN.md).")
     post = validate_post(body["post"])
     pack = _resolve_pack(body.get("pack"))
-    item, created = service().track(post, pack)
+    item, created = service().track(post, pack, by=_agent())
     return jsonify(item), 201 if created else 200
 
 
@@ -118,9 +120,9 @@ def export() -> Any:
 
 
 def _agent() -> str:
-    """Who is acting: the paired client's name when the request carries one, else "agent" (single-agent mode)."""
-    name = getattr(g, "agent", None)
-    return name if isinstance(name, str) and name else "agent"
+    """Who is acting (recorded with every write): the agent whose token the request carries; the pairing token
+    acts as the desk's own agent (config agent_name)."""
+    return current_agent().name
 
 
 @bp.get("/queue/<int(max=9223372036854775807):item_id>")  # SQLite ids are 64-bit: larger is 404
@@ -176,6 +178,9 @@ def init_app(app: Flask, svc: Services) -> None:
     cfg = svc.config
     store = QueueStore(cfg.database)
     queue = QueueService(store, svc.hub, svc.packs, cfg.default_pack)
+    queue.claim_idle_seconds = cfg.claim_idle_seconds
+    queue.agent_name = cfg.agent_name
+    svc.agents = Agents(store.db)
     scheduler = Scheduler(queue, cfg.scheduler_interval)
     queue.scheduler = scheduler
     scheduler.load()
@@ -184,6 +189,7 @@ def init_app(app: Flask, svc: Services) -> None:
     svc.on_close(store.close)
     svc.on_close(scheduler.stop)  # closers run newest first: the scheduler stops before the store closes
     app.register_blueprint(bp)
+    app.register_blueprint(claims.bp)
     svc.ws_connect_hooks.append(lambda session: _on_connect(queue, session))
     svc.ws_handlers["queue_action"] = lambda session, msg: _on_action(queue, session, msg)
     svc.ws_handlers["queue_snapshot"] = lambda session, msg: session.send(queue.snapshot())
@@ -199,17 +205,35 @@ def _on_connect(queue: QueueService, session: Any) -> None:
                                            "to try again.")
 
 
+WS_ACTIONS = ("replied", "dismiss", "snooze", "escalate", "claim", "release")
+
+
+def _session_agent(queue: QueueService, session: Any) -> Agent:
+    """Who a /ws session acts as: the agent it authenticated as (when the socket layer keeps it), else the desk."""
+    agent = getattr(session, "agent", None)
+    if isinstance(agent, Agent):
+        return agent
+    if isinstance(agent, str) and agent:
+        return Agent(agent)
+    return Agent(queue.agent_name, "", supervisor=True)
+
+
 def _on_action(queue: QueueService, session: Any, msg: dict[str, Any]) -> None:
-    """{"type": "queue_action", "id": item id, "action": replied|dismiss|snooze|escalate, ...body fields}
+    """{"type": "queue_action", "id": item id, "action": replied|dismiss|snooze|escalate|claim|release, ...body fields}
     ("reply": the text as sent, with replied)."""
     item_id, action = msg.get("id"), msg.get("action")
-    if isinstance(item_id, bool) or not isinstance(item_id, int) or \
-            action not in ("replied", "dismiss", "snooze", "escalate"):
+    if isinstance(item_id, bool) or not isinstance(item_id, int) or action not in WS_ACTIONS:
         session.error("invalid_action", "Send {\"type\": \"queue_action\", \"id\": <item id>, \"action\": "
-                                        "\"replied\"|\"dismiss\"|\"snooze\"|\"escalate\"}.", msg.get("id"))
+                                        "\"replied\"|\"dismiss\"|\"snooze\"|\"escalate\"|\"claim\"|"
+                                        "\"release\"}.", msg.get("id"))
         return
+    agent = _session_agent(queue, session)
     try:
-        item = queue.act(item_id, action, msg, agent=getattr(session, "agent", None) or "agent")
+        if action in ("claim", "release"):
+            item = claims.change_claim(queue, item_id, agent, release=action == "release",
+                                       takeover=msg.get("takeover") is True)
+        else:
+            item = queue.act(item_id, action, msg, agent=agent.name)
     except DomainError as exc:
         session.error(exc.code, exc.message, item_id)
         return
@@ -223,7 +247,10 @@ def _after_suggest(queue: QueueService, post: dict[str, Any], pack: Any, answer:
     panel shows the server's clock and computes none of its own."""
     try:
         if post.get("post_id") or post.get("url"):
-            item, _ = queue.track(post, pack, analysis=answer.get("analysis"))
+            name = current_agent().name if has_request_context() else None
+            item, _ = queue.track(post, pack, analysis=answer.get("analysis"), by=name)
+            if name and item.get("claimed_by") == name:
+                claims.touch(queue, item["id"], name)  # working on the post keeps the holder's claim live
             answer["deadline"] = item["deadline"]
             answer["target_minutes"] = item["target_minutes"]
             answer["queue_item"] = item

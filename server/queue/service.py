@@ -67,11 +67,22 @@ SNAPSHOT_LIMIT = 1000  # items in the /ws snapshot (most urgent first); "total" 
 MAX_SNOOZE = timedelta(days=7)
 # What item_json needs of a row when the rest of it is cached.
 CLOCK_COLUMNS = ("updated_at", "replied_at", "dismissed_at", "snoozed_until", "deadline", "due_soon_at", "hours_json",
-                 "clock")
+                 "clock", "claimed_by", "claim_active_at")
 STATIC_CACHE_SIZE = 20_000  # QueueItem skeletons kept (a few MB): more than a desk's open posts
 MAX_STATS_DAYS = 400
 MAX_REPLY = 10_000  # characters: the longest post or draft the API takes
 
+
+
+def _releasing(decide: Any) -> Any:
+    """The same decision, also clearing the post's claim."""
+    def wrapped(row: Row) -> tuple[str, Row] | None:
+        verdict = decide(row)
+        if verdict is None:
+            return None
+        event, fields = verdict
+        return event, {**fields, "claimed_by": None, "claimed_at": None, "claim_active_at": None}
+    return wrapped
 
 
 def _reply_text(value: Any) -> str | None:
@@ -109,7 +120,21 @@ class QueueService(QueueMemory):
         self._static_lock = threading.Lock()
 
     # -- the QueueItem shape -----------------------------------------------------------------------------------
+    claim_idle_seconds: float = 120.0  # set from the config by the wiring
+    agent_name: str = "agent"  # who the pairing token acts as (config agent_name), set by the wiring
+
     def item_json(self, row: Row, now: float | None = None, batch: Batch | None = None) -> dict[str, Any]:
+        """A stored row as the API's QueueItem, with its claim as it stands at `now` (a lapsed claim is none)."""
+        now = self.clock() if now is None else now
+        item = self._item_json(row, now, batch)
+        holder = row.get("claimed_by")
+        active = row.get("claim_active_at")
+        live = holder is not None and active is not None and now < active + self.claim_idle_seconds
+        item["claimed_by"] = holder if live else None
+        item["claim_expires_at"] = sla.iso(_dt(active + self.claim_idle_seconds)) if live else None
+        return item
+
+    def _item_json(self, row: Row, now: float | None = None, batch: Batch | None = None) -> dict[str, Any]:
         """A stored row as the API's QueueItem, with state and time left computed for `now`.
 
         `batch` shares the business-hours arithmetic across a page of items (same `now`). The parts that only
@@ -232,9 +257,14 @@ class QueueService(QueueMemory):
         event.setdefault("server_time", sla.iso(_dt(self.clock())))
         self.hub.publish(event)
 
-    def publish_upsert(self, row: Row) -> dict[str, Any]:
+    def publish_upsert(self, row: Row, action: str | None = None) -> dict[str, Any]:
+        """Tell every client the item as it is now; `action` says what happened when clients care (a claim:
+        "claimed" / "released", so a panel can say "Dana is replying" without diffing)."""
         item = self.item_json(row)
-        self.publish({"type": "queue", "change": "upsert", "item": item})
+        event: dict[str, Any] = {"type": "queue", "change": "upsert", "item": item}
+        if action:
+            event["action"] = action
+        self.publish(event)
         if item["state"] in ("replied", "dismissed"):
             # Leaves the active set; clients that keep only active items can drop it on either event.
             self.publish({"type": "queue", "change": "remove", "id": item["id"], "reason": item["state"]})
@@ -297,8 +327,10 @@ class QueueService(QueueMemory):
             "escalated_at": now if reason else None, "escalation_reason": reason,
         }
 
-    def track(self, post: dict[str, Any], pack: Any, analysis: dict[str, Any] | None = None) -> tuple[dict, bool]:
+    def track(self, post: dict[str, Any], pack: Any, analysis: dict[str, Any] | None = None,
+              by: str | None = None) -> tuple[dict, bool]:
         """Track a validated post: (QueueItem, created?). Idempotent: the same post again returns the same item.
+        `by` is the agent who tracked it (kept in the history).
 
         A `legal_safety` post is escalated in the same write (`escalated: true` on the item returned), so a
         caller that tracks before writing the reply may say "I've escalated this" truthfully."""
@@ -312,7 +344,7 @@ class QueueService(QueueMemory):
                 return {"kind": "next_response", "prev_id": prev["id"]}
             return {}
 
-        stored, created = self.store.insert(row, link)
+        stored, created = self.store.insert(row, link, by=by)
         if created:
             item = self.publish_upsert(stored)
             if item["escalated"]:
@@ -349,10 +381,12 @@ class QueueService(QueueMemory):
                                                     "its intent): there is nothing to snooze.")
                 return "snoozed", {"snoozed_until": until, "notified": 0, "updated_at": now}
         elif action == "escalate":
-            return self.escalate(item_id, _reason(body.get("reason")))
+            return self.escalate(item_id, _reason(body.get("reason")), by=agent)
         else:
             raise NotFound("not_found", f"Unknown action '{action[:40]}'; use replied, dismiss, snooze or escalate.")
-        result = self.store.change(item_id, decide)
+        if action in ("replied", "dismiss"):
+            decide = _releasing(decide)  # a closed post needs no one on it any more
+        result = self.store.change(item_id, decide, by=agent)
         if result is None:
             raise NotFound("not_found", f"No queue item with id {item_id}.")
         row, changed = result
@@ -389,7 +423,7 @@ class QueueService(QueueMemory):
                                "updated_at": now}
         return decide
 
-    def escalate(self, item_id: int, reason: str = "escalated by the agent") -> dict[str, Any]:
+    def escalate(self, item_id: int, reason: str = "escalated by the agent", by: str | None = None) -> dict[str, Any]:
         """Escalate a tracked post (supervisors are told: a `queue` event with change "escalated"); idempotent:
         an item escalated before keeps its first time and reason. Returns the QueueItem."""
         now, why = self.clock(), _reason(reason)
@@ -398,7 +432,7 @@ class QueueService(QueueMemory):
             if row["escalated_at"] is not None:
                 return None
             return "escalated", {"escalated_at": now, "escalation_reason": why, "updated_at": now}
-        result = self.store.change(item_id, decide)
+        result = self.store.change(item_id, decide, by=by)
         if result is None:
             raise NotFound("not_found", f"No queue item with id {item_id}.")
         row, changed = result

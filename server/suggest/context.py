@@ -115,7 +115,9 @@ def gather(post: dict[str, Any], pack: Any, facts: dict[str, Any], queue: Any = 
         if post.get("post_id") or post.get("url"):
             # Tracked before the reply is written, so a safety post is escalated in the same write and the reply
             # may say so truthfully (QueueService.track); the after-suggest hook finds it tracked already.
-            item, _ = queue.track(post, pack, analysis=facts)
+            from server.team.agents import current_agent
+
+            item, _ = queue.track(post, pack, analysis=facts, by=current_agent().name)
             context["escalated"] = bool(item.get("escalated"))
             context["queue_item"] = item
         exclude = item.get("id") if item else None

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from server.core.errors import Conflict, DomainError, Invalid, NotFound, TooLarge, Unavailable
+from server.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooLarge, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (Invalid, 400),
     (NotFound, 404),
     (Conflict, 409),
+    (Forbidden, 403),
     (Unavailable, 503),
 )
 

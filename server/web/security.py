@@ -6,6 +6,7 @@ check stops cross-site requests, so only the extension (and non-browser clients 
 from __future__ import annotations
 
 import hmac
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request
@@ -45,6 +46,21 @@ def token_ok(header: str | None, token: str) -> bool:
     return hmac.compare_digest(header[7:].strip().encode(), token.encode())
 
 
+def caller(header: str | None) -> Any:
+    """Who a bearer token belongs to: the desk's own agent for the pairing token (a supervisor), a team agent for
+    an agent token, None for anything else."""
+    from server.services import services
+    from server.team.agents import Agent
+
+    cfg = current_app.config["REPLYDESK"]
+    if token_ok(header, current_app.config["REPLYDESK_TOKEN"]):
+        return Agent(cfg.agent_name, "", supervisor=True)
+    agents = services().agents
+    if agents is None or not header or not header.startswith("Bearer "):
+        return None
+    return agents.authenticate(header[7:].strip())
+
+
 def check_request() -> Response | None:
     """Runs before every request; raises ApiError to refuse."""
     cfg = current_app.config["REPLYDESK"]
@@ -68,10 +84,11 @@ def check_request() -> Response | None:
     # them wait for approval, and its approve call checks the token itself).
     open_path = path == "/api/openapi.json" or path == "/api/pair" or path.startswith("/api/pair/")
     if path.startswith("/api/") and not open_path:
-        if not token_ok(request.headers.get("Authorization"), current_app.config["REPLYDESK_TOKEN"]):
+        g.agent = caller(request.headers.get("Authorization"))
+        if g.agent is None:
             raise ApiError(401, "unauthorized",
                            "Missing or wrong token: send 'Authorization: Bearer <token>' "
-                           "(print it with `python -m server token`).")
+                           "(print it with `python -m server token`, or an agent's with `add-agent`).")
     g.origin = origin
     return None
 

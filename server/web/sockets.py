@@ -72,8 +72,10 @@ def register(app: Flask, svc: Services) -> None:
             return
         msg = _parse(first)
         token = app_obj.config["REPLYDESK_TOKEN"]
-        if not (msg and msg.get("type") == "auth" and isinstance(msg.get("token"), str)
-                and hmac.compare_digest(msg["token"].encode(), token.encode())):
+        given = msg.get("token") if msg and msg.get("type") == "auth" else None
+        ok = isinstance(given, str) and (hmac.compare_digest(given.encode(), token.encode())
+                                         or (svc.agents is not None and svc.agents.authenticate(given) is not None))
+        if not ok:
             session.error("unauthorized", "The first message must be {\"type\": \"auth\", \"token\": ...} "
                                           "with the pairing token.")
             ws.close(reason=1008, message="unauthorized")

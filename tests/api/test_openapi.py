@@ -231,6 +231,8 @@ def _calls(srv) -> list[tuple[str, str, dict[str, Any], int]]:
         ("POST", "/api/queue/{q1}/replied", {"headers": auth}, 200),
         ("POST", "/api/queue/{q1}/dismiss", {"headers": auth}, 409),
         ("POST", "/api/queue/{q2}/dismiss", {"json": {}, "headers": auth}, 200),
+        ("POST", "/api/queue/{q3}/claim", {"headers": auth}, 200),
+        ("DELETE", "/api/queue/{q3}/claim", {"headers": auth}, 200),
         ("POST", "/api/queue/{q3}/replied", {"json": {"replied_at": "2026-11-24T08:10:00Z"}, "headers": auth}, 200),
         ("POST", "/api/queue/999999/replied", {"headers": auth}, 404),
         ("POST", "/api/queue/{q2}/escalate", {"json": {"reason": "spec test"}, "headers": auth}, 200),

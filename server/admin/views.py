@@ -162,17 +162,23 @@ def login() -> Any:
     name = (request.form.get("name") or "").strip()[:80]
     password = request.form.get("password") or ""
     nxt = request.form.get("next") or ""
+    from server.web import security  # the network-wide limit shared with bearer tokens (per address)
+
     addr = request.remote_addr or "?"
     key, ip_key = f"{addr}|{name.lower()}", f"ip:{addr}"
     limiter, ip_limiter = admin_svc().limiter, admin_svc().ip_limiter
-    wait = max(limiter.blocked_for(key), ip_limiter.blocked_for(ip_key))
+    net_wait = security.client_limited(addr)
+    wait = max(limiter.blocked_for(key), ip_limiter.blocked_for(ip_key), net_wait)
     if wait > 0:
-        error = f"Too many failed sign-ins. Try again in {int(wait // 60) + 1} minutes."
-        return render_template("admin/login.html", next=nxt, error=error, name=name), 429
+        when = f"{int(wait // 60) + 1} minutes" if wait > 60 else f"{int(wait) + 1} seconds"
+        page = render_template("admin/login.html", next=nxt, error=f"Too many failed sign-ins. Try again in {when}.",
+                               name=name)
+        return page, 429, {"Retry-After": str(int(wait) + 1)}
     data_dir = auth.home_of(services())
     if not auth.verify(data_dir, name, password):
         limiter.failed(key)
         ip_limiter.failed(ip_key)
+        security.count_failure(addr)
         hint = "" if auth.load_users(data_dir) else \
             " No supervisor exists yet: create one with `python -m server add-supervisor NAME`."
         return render_template("admin/login.html", next=nxt, error="Wrong name or password." + hint,

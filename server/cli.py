@@ -44,6 +44,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("error: more than one worker needs the team database (--database-url postgresql://...)",
               file=sys.stderr)
         return 2
+    from server.web.security import check_listen
+
+    refused = check_listen(cfg)
+    if refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
     if cfg.workers >= 1:
         return _run_gunicorn(cfg)
     from werkzeug.serving import run_simple

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from server.core.errors import Conflict, Forbidden, NotFound
+from server.core.errors import Conflict, Forbidden, Invalid, NotFound
 from server.queue.service import QueueService
 from server.queue.store import Row
 from server.services import services
@@ -59,8 +59,13 @@ def decide_release(row: Row, agent: Any, now: float, idle: float) -> tuple[str, 
     return "released", {"claimed_by": None, "claimed_at": None, "claim_active_at": None, "updated_at": now}
 
 
+MAX_ID = 9223372036854775807
+
+
 def change_claim(queue: QueueService, item_id: int, agent: Any, release: bool = False,
                  takeover: bool = False) -> dict[str, Any]:
+    if item_id > MAX_ID:  # ids are 64-bit in both databases: larger ones name nothing
+        raise NotFound("not_found", f"No queue item with id {item_id}.")
     now = queue.clock()
     idle = queue.claim_idle_seconds
 
@@ -88,15 +93,17 @@ def touch(queue: QueueService, item_id: int, agent_name: str) -> None:
     queue.store.change(item_id, decide, by=agent_name)
 
 
-@bp.post("/queue/<int(max=9223372036854775807):item_id>/claim")
+@bp.post("/queue/<int:item_id>/claim")
 def claim(item_id: int) -> Any:
     body = read_json() if request.get_data(cache=True) else {}
+    if not isinstance(body.get("takeover", False), bool):
+        raise Invalid("invalid_takeover", "'takeover' is true or false.")
     queue = services().queue
     assert queue is not None
     return jsonify(change_claim(queue, item_id, current_agent(), takeover=body.get("takeover") is True))
 
 
-@bp.delete("/queue/<int(max=9223372036854775807):item_id>/claim")
+@bp.delete("/queue/<int:item_id>/claim")
 def release(item_id: int) -> Any:
     queue = services().queue
     assert queue is not None

@@ -31,12 +31,18 @@ class Scheduler:
     seconds (on PostgreSQL only: a SQLite desk is one process).
     """
 
-    def __init__(self, service: QueueService, interval: float = 1.0, rescan: float | None = None) -> None:
+    def __init__(self, service: QueueService, interval: float = 1.0, rescan: float | None = None,
+                 catch_up_grace: float | None = None) -> None:
         self.service = service
         self.interval = max(0.01, float(interval))
         if rescan is None and getattr(getattr(service.store, "db", None), "dialect", "sqlite") == "postgresql":
             rescan = RESCAN_SECONDS
         self.rescan = rescan
+        # On a team database another process may be up and about to announce a crossing that just happened: a
+        # process starting now leaves the last few seconds' crossings to be announced (by whichever scheduler
+        # wins them) instead of recording them as missed. A single SQLite desk has no one else to announce them.
+        self.catch_up_grace = (2 * rescan if rescan is not None else 0.0) if catch_up_grace is None \
+            else max(0.0, float(catch_up_grace))
         self._last_scan = time.monotonic()
         self._heap: list[tuple[float, int, int]] = []
         self._pending: set[tuple[float, int]] = set()  # (instant, item) in the heap: a re-scan adds no twins
@@ -48,12 +54,14 @@ class Scheduler:
     def load(self) -> None:
         """Start-up: schedule every open item. Crossings that happened while the server was down are recorded
         without an event (no client was connected to hear it; the snapshot on connect shows the state), so a
-        restart never floods clients with stale alerts, nor repeats those already sent."""
+        restart never floods clients with stale alerts, nor repeats those already sent. Crossings younger than
+        `catch_up_grace` are scheduled instead: another process may not have announced them yet."""
         now = self.service.clock()
+        then = now - self.catch_up_grace
         owed: list[tuple[int, int]] = []
         for row in self.service.store.open_items():
             if not (row["snoozed_until"] and row["snoozed_until"] > now):
-                level = 2 if row["deadline"] <= now else 1 if row["due_soon_at"] <= now else 0
+                level = 2 if row["deadline"] <= then else 1 if row["due_soon_at"] <= then else 0
                 if level > row["notified"]:
                     owed.append((row["id"], level))
                     row = {**row, "notified": level, "snoozed_until": None}

@@ -496,6 +496,29 @@ def test_notifications_survive_a_restart(tmp_path: Path, packs_dir: Path):
     two.stop()
 
 
+
+def test_a_process_joining_a_team_announces_crossings_too_recent_for_the_others(tmp_path: Path, packs_dir: Path):
+    """On a team database a starting process must not swallow a crossing the running ones have not announced yet:
+    only crossings older than the grace are recorded as missed at start-up."""
+    data = tmp_path / "data"
+    one = Desk(data, packs_dir)
+    a = one.track(post(510, minutes_ago=0))  # due soon at T0 + 45, overdue at T0 + 60
+    one.clock.t = T0 + 30 * 60
+    b = one.track(post(511, minutes_ago=-30, handle="b"))  # due soon at T0 + 75, overdue at T0 + 90
+    one.stop()
+    two = Desk(data, packs_dir)
+    two.svc.scheduler.catch_up_grace = 10 * 60
+    two.clock.t = T0 + 80 * 60  # A's crossings are 20 and 35 min old, B's due-soon 5 min
+    two.svc.scheduler.load()
+    two.svc.scheduler.tick()
+    assert [(e["type"], e["item"]["id"]) for e in two.drain() if e["type"] in ("due_soon", "overdue")] == [
+        ("due_soon", b["id"])]
+    assert (two.get(a["id"])["state"], two.get(b["id"])["state"]) == ("overdue", "due_soon")
+    two.svc.scheduler.load()  # a second start-up repeats nothing
+    two.svc.scheduler.tick()
+    assert [e for e in two.drain() if e["type"] in ("due_soon", "overdue")] == []
+    two.stop()
+
 # -- storage -----------------------------------------------------------------------------------------------------
 def test_migrations_upgrade_in_order_and_keep_data(tmp_path: Path):
     path = tmp_path / "old.sqlite3"

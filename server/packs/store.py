@@ -246,7 +246,9 @@ def write_set(folder: Path, files: dict[str, str], *, remove_others: bool = Fals
     crash interrupted, before anything reads the folder."""
     write_atomic(folder / JOURNAL, json.dumps({"files": files, "remove_others": remove_others}, ensure_ascii=False))
     _apply_set(folder, files, remove_others)
-    (folder / JOURNAL).unlink()
+    # Another process starting on the same folder (gunicorn's workers share the last-good copies) may have rolled
+    # this very set forward and removed the journal already: the files are what this save wrote either way.
+    (folder / JOURNAL).unlink(missing_ok=True)
 
 
 def _apply_set(folder: Path, files: dict[str, str], remove_others: bool) -> None:
@@ -255,7 +257,7 @@ def _apply_set(folder: Path, files: dict[str, str], remove_others: bool) -> None
     if remove_others:
         for stale in pack_paths(folder):
             if stale.relative_to(folder).as_posix() not in files:
-                stale.unlink()
+                stale.unlink(missing_ok=True)
 
 
 def _plain_file(fname: str) -> bool:
@@ -297,7 +299,7 @@ def recover(folder: Path) -> bool:
         journal.unlink(missing_ok=True)  # unreadable: written by no version of this code; the files stand
         return False
     _apply_set(folder, files, bool(data.get("remove_others")))
-    journal.unlink()
+    journal.unlink(missing_ok=True)  # a writer or another recovering process may have finished it meanwhile
     return True
 
 

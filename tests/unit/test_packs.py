@@ -297,6 +297,36 @@ def test_a_save_cut_by_a_crash_is_finished_on_start(packs_dir: Path, tmp_path: P
     assert recover(folder) is False  # nothing left to finish
 
 
+
+def test_workers_starting_together_finish_one_save_without_tripping_on_each_other(packs_dir: Path) -> None:
+    """gunicorn's workers start at the same instant on one data folder: each finds the same journal (or one
+    another is still writing) and rolls it forward; whichever removes it first, none of them fails to start."""
+    import threading
+
+    from server.packs.store import JOURNAL, recover, write_atomic, write_set
+
+    folder = packs_dir / "default"
+    old = read_files(folder)
+    new = {**old, "llm.toml": old["llm.toml"] + "\n# saved by a worker\n"}
+    for _ in range(30):
+        write_atomic(folder / JOURNAL, json.dumps({"files": new}))
+        errors: list[BaseException] = []
+        start = threading.Barrier(5)
+
+        def worker(n: int) -> None:
+            start.wait()
+            try:
+                write_set(folder, new) if n == 0 else recover(folder)
+            except BaseException as exc:  # noqa: BLE001 - the test reports whatever a worker raised
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(5)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == [] and read_files(folder) == new and not (folder / JOURNAL).exists()
+
 def test_an_unreadable_journal_leaves_the_files_alone(packs_dir: Path) -> None:
     from server.packs.store import JOURNAL, recover
 

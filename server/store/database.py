@@ -34,12 +34,18 @@ class StoreError(RuntimeError):
 
 
 class StoreUnavailable(Unavailable):
-    """The database cannot be reached right now; retry later (503)."""
+    """The database cannot be reached right now; retry later (503).
 
-    def __init__(self, detail: str = "") -> None:
-        super().__init__("database_unavailable",
-                         "The Reply Desk database cannot be reached right now; nothing was changed. "
-                         "Try again in a few seconds." + (f" ({detail})" if detail else ""))
+    `uncertain`: the connection was lost while the change was being committed, so it may have been saved (the
+    database can make a commit durable and go down before it says so): the message must not say "nothing was
+    changed" then, or a client would be told a saved reply was not sent."""
+
+    def __init__(self, detail: str = "", uncertain: bool = False) -> None:
+        what = ("the connection was lost while this change was being saved, so it may or may not have been "
+                "saved; check before trying again." if uncertain else
+                "nothing was changed. Try again in a few seconds.")
+        super().__init__("database_unavailable", "The Reply Desk database cannot be reached right now; " + what
+                         + (f" ({detail})" if detail else ""))
 
 
 def is_unreachable(exc: BaseException) -> bool:
@@ -130,17 +136,19 @@ class Database:
     def write(self) -> Iterator[Connection]:
         """One write transaction, committed when the block ends without an error (then it is durable)."""
         lock = self._write_lock if self._write_lock is not None else nullcontext()
+        committing = False
         try:
             with lock, self.engine.connect() as conn:
                 conn.info["write"] = True
                 try:
                     with conn.begin():
                         yield conn
+                        committing = True  # from here on a lost connection leaves the outcome unknown
                 finally:
                     conn.info["write"] = False
         except DBAPIError as exc:
             if is_unreachable(exc):
-                raise StoreUnavailable() from exc
+                raise StoreUnavailable(uncertain=committing) from exc
             raise
 
     def describe(self) -> str:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 
 from server.admin import auth
 from server.admin.state import AdminState
@@ -17,6 +18,18 @@ from server.packs.history_db import DbPackHistory
 from server.services import Services
 
 SESSION_HOURS = 12
+
+
+class ConsoleSessions(SecureCookieSessionInterface):
+    """The console's signed cookie, marked Secure whenever the browser's request came over HTTPS (directly, or
+    through REPLYDESK_TRUSTED_PROXIES proxies whose X-Forwarded-Proto ProxyFix has applied by then).
+
+    A team server off loopback is only reached over HTTPS (server/web/security.py), so its cookie never leaves
+    TLS; a desk on loopback over plain HTTP (`make run`), or a server told REPLYDESK_INSECURE_HTTP=1, keeps a
+    plain cookie: a browser would not keep or send back a Secure one over plain HTTP."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
 
 def init_app(app: Flask, svc: Services) -> None:
@@ -35,7 +48,8 @@ def init_app(app: Flask, svc: Services) -> None:
     )
     if not app.secret_key:
         app.secret_key = auth.session_secret(cfg.data_dir)
-    # The console's cookie: never readable by scripts, never sent on cross-site requests.
+    # The console's cookie: never readable by scripts, never sent on cross-site requests, Secure over HTTPS.
+    app.session_interface = ConsoleSessions()
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
     if app.config.get("SESSION_COOKIE_NAME", "session") == "session":

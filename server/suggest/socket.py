@@ -100,7 +100,7 @@ def _run(session: Session, request: _Request, post: dict[str, Any], pack: Any, o
             session.send({"type": "delta", "id": request.id, "text": text})
 
     try:
-        with app.app_context():
+        with session.context():  # as the socket's agent: tracking the post and renewing a claim record them
             answer = suggest_mod.suggest(post, pack, options, llm=svc.llm, on_delta=on_delta,
                                          queue=svc.queue)
             for hook in svc.after_suggest:

@@ -88,7 +88,8 @@ class TrayApp:
         self.notifier = Notifier()
         self._token: str | None = None
         self.api = Api(self.server, self.token)
-        self.stream = EventStream(self.server, self.token, self.on_event, self.on_status, self.api)
+        self.stream = EventStream(self.server, self.token, self.on_event, self.on_status, self.api,
+                                  on_refused=self.on_refused, on_limited=self.on_limited)
         self._drawn: tuple[IconState, int] | None = None
         self._menu: tuple[Entry, ...] | None = None
         self._menu_version = -1
@@ -121,6 +122,31 @@ class TrayApp:
             self.state.set_connected(connected)
         self.wake.set()
 
+    def on_refused(self, fresh: bool) -> bool:
+        """The server refused the token: say so in the tooltip and the menu (and once on stderr), instead of
+        "connecting" forever; True when that is final (the stream then retries seldom). A given token cannot
+        change; a pairing token that was just read again is wrong too (its first refusal only means "read it
+        again": the desk may have been re-paired)."""
+        if self.given_token is None and not fresh:
+            return False
+        self._say("the server refused this token: it may be mistyped or revoked (`python -m server add-agent NAME` "
+                  "on the server makes a new one)" if self.given_token is not None else
+                  "the server refused the pairing token read from its data folder (is it the same server?)")
+        return True
+
+    def on_limited(self, seconds: float) -> None:
+        """The server turns sign-ins from this address away for a while (too many wrong tokens from it)."""
+        self._say(f"the server refuses sign-ins from this address for {round(seconds)} s (too many failed "
+                  "sign-ins); trying again then")
+
+    def _say(self, problem: str) -> None:
+        with self.lock:
+            new = problem != self.state.problem
+            self.state.set_problem(problem)
+        if new:
+            print(f"reply-desk tray: {problem}", file=sys.stderr, flush=True)
+        self.wake.set()
+
     # --- the ticker -----------------------------------------------------------------------------------------
     def refresh(self, now: float | None = None) -> float:
         """Bring icon, tooltip, menu and notifications up to date; return how long to sleep."""
@@ -137,7 +163,8 @@ class TrayApp:
                     wait = min(wait, due - now)
             shown = icon_state(self.state, now)
             menu = None
-            if (self.state.version != self._menu_version or now - self._menu_built >= MENU_REFRESH - 0.5):
+            if (self.state.version != self._menu_version or now - self._menu_built >= MENU_REFRESH - 0.5
+                    or self.state.claims_lapsed(self._menu_built, now)):
                 model = build_menu(self.state, now, self.policy.paused_until)
                 if model != self._menu:
                     menu = model
@@ -332,7 +359,9 @@ class TrayApp:
         with self.lock:
             shown = icon_state(self.state, time.time())
         # No image yet: pystray's constructor would queue its own icon update (see _native_icon_updates).
-        self.icon = pystray.Icon("reply-desk", None, shown.tooltip)
+        # The title is set once the icon is visible (setup): pystray's gtk backend never applies the one given
+        # here, so the first state ("connecting", a refused token) would have no tooltip at all.
+        self.icon = pystray.Icon("reply-desk", None, "Reply Desk")
         self._drawn = (shown, self.icon_size)
         self._native_icon_updates()
         self.icon.icon = render(shown, self.icon_size)
@@ -344,6 +373,10 @@ class TrayApp:
 
         def setup(icon: Any) -> None:
             icon.visible = True
+            with self.lock:
+                first = icon_state(self.state, time.time()).tooltip
+            icon.title = first
+            self._set_tooltip(first)
             self._watch_gtk_size()
             self.stream.start()
             threading.Thread(target=self._tick_loop, daemon=True, name="tray-tick").start()

@@ -6,6 +6,7 @@ data folder), and read again before each reconnect so a re-paired server is pick
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import json
 import os
 import random
@@ -61,6 +62,11 @@ DEFAULT_SERVER = "http://127.0.0.1:8765"
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 15.0
 HTTP_TIMEOUT = 10.0
+#: After a token the server refused for good, try again this seldom: every try is a failed sign-in that a team
+#: server counts per address (server/web/ratelimit.py), and colleagues behind the same address share that limit.
+REFUSED_RETRY = 60.0
+#: The longest wait a server's "rate_limited" retry_after is taken for (a bogus value must not park the tray).
+LIMITED_MAX = 600.0
 
 
 def read_token(data_dir: Path | None = None) -> str:
@@ -91,7 +97,26 @@ class TokenError(RuntimeError):
     pass
 
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+LOOPBACK_HOSTS = ("localhost", "localhost.")
+
+
+def is_loopback_host(host: str) -> bool:
+    """localhost, 127.0.0.0/8, ::1 and IPv4-mapped loopback: what the server itself counts as this machine."""
+    if host.lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+def limited_wait(retry_after: Any) -> float:
+    """How long to wait after the server's "rate_limited" error: its retry_after, within [1 s, LIMITED_MAX]."""
+    if isinstance(retry_after, bool) or not isinstance(retry_after, int | float) or retry_after != retry_after:
+        return REFUSED_RETRY
+    return min(LIMITED_MAX, max(1.0, float(retry_after)))
 
 
 def server_problem(server: str, allow_plain_http: bool = False) -> str:
@@ -101,8 +126,7 @@ def server_problem(server: str, allow_plain_http: bool = False) -> str:
     parts = urlsplit(server.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"{server!r} is not a server address; use one like https://desk.example.com or http://127.0.0.1:8765"
-    loopback = parts.hostname in LOOPBACK_HOSTS or parts.hostname.startswith("127.")
-    if parts.scheme == "http" and not loopback and not allow_plain_http:
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname) and not allow_plain_http:
         return (f"{server} is plain HTTP to another machine: the token would cross the network unencrypted; use "
                 "the team server's https:// address (or --allow-plain-http on a private network)")
     return ""
@@ -174,22 +198,29 @@ class EventStream(threading.Thread):
 
     Blocking reads (no polling), so an idle tray uses no CPU; reconnects with backoff when the server goes away.
     A "resync" event (the server dropped events for us) is answered by asking for a fresh snapshot.
+    When the server refuses the token, `on_refused(fresh)` is asked whether that is final (`fresh`: the token had
+    just been read again); a final refusal is retried only every REFUSED_RETRY seconds. A "rate_limited" error (too
+    many failed sign-ins from this address) is waited out as the server asks, and told to `on_limited(seconds)`.
     """
 
     def __init__(self, server: str, token: Callable[[bool], str], on_event: Callable[[dict[str, Any]], None],
-                 on_status: Callable[[bool], None], api: Api | None = None) -> None:
+                 on_status: Callable[[bool], None], api: Api | None = None,
+                 on_refused: Callable[[bool], bool] | None = None,
+                 on_limited: Callable[[float], None] | None = None) -> None:
         super().__init__(name="tray-ws", daemon=True)
         self.url = ws_url(server)
         self._token = token
         self.on_event, self.on_status = on_event, on_status
+        self.on_refused, self.on_limited = on_refused, on_limited
+        self.hold = 0.0  # the least wait before the next try, set by a final refusal or a rate limit
         self.api = api
-        self._stop = threading.Event()
+        self._halt = threading.Event()  # not `_stop`: that name is threading.Thread's own (join() calls it)
         self._ws: Client | None = None
         self._token_stale = False
         self.connects = 0
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         ws = self._ws
         if ws is not None:
             try:
@@ -199,15 +230,16 @@ class EventStream(threading.Thread):
 
     def run(self) -> None:
         delay = 0.0
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             if delay:
-                self._stop.wait(delay)
-                if self._stop.is_set():
+                self._halt.wait(delay)
+                if self._halt.is_set():
                     break
             if self._session():
                 delay = BACKOFF_FIRST * random.uniform(0.5, 1.0)  # it worked: retry soon after a loss
             else:
-                delay = next_backoff(delay)
+                delay = max(next_backoff(delay), self.hold)
+            self.hold = 0.0
 
     def _session(self) -> bool:
         """One connection, until it ends. True when it got as far as the server's hello."""
@@ -218,14 +250,15 @@ class EventStream(threading.Thread):
             return False
         self._ws = ws
         try:
+            fresh = self._token_stale
             try:
-                token = self._token(self._token_stale)
+                token = self._token(fresh)
             except TokenError as exc:
                 print(f"reply-desk tray: {exc}", file=sys.stderr)
                 return False
             self._token_stale = False
             ws.send(json.dumps({"type": "auth", "token": token}))
-            while not self._stop.is_set():
+            while not self._halt.is_set():
                 raw = ws.receive()  # blocks until a message or the close
                 if raw is None:
                     continue
@@ -242,6 +275,13 @@ class EventStream(threading.Thread):
                     self.on_status(True)
                 elif kind == "error" and event.get("error") == "unauthorized":
                     self._token_stale = True  # read it again before the next try
+                    final = self.on_refused(fresh) if self.on_refused is not None else fresh
+                    self.hold = REFUSED_RETRY if final else 0.0
+                    break
+                elif kind == "error" and event.get("error") == "rate_limited" and not greeted:
+                    self.hold = limited_wait(event.get("retry_after"))
+                    if self.on_limited is not None:
+                        self.on_limited(self.hold)
                     break
                 elif kind == "resync":  # events were dropped for us: ask for a fresh snapshot
                     ws.send(json.dumps({"type": "queue_snapshot"}))

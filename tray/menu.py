@@ -49,8 +49,11 @@ def build_menu(state: QueueState, now: float, paused_until: float = 0.0, limit: 
     items = state.sorted_items()
     waiting = sum(1 for i in items if i.state != "snoozed")
     if not state.connected:
-        entries.append(Entry("Disconnected: reconnecting…" if state.ever_connected else "Connecting…",
-                             enabled=False))
+        if state.problem:  # e.g. a refused token: say so where the user looks, not "Connecting…" forever
+            entries.append(Entry(state.problem[:1].upper() + state.problem[1:], enabled=False))
+        else:
+            entries.append(Entry("Disconnected: reconnecting…" if state.ever_connected else "Connecting…",
+                                 enabled=False))
     elif not items:
         entries.append(Entry("No posts waiting", enabled=False))
     else:

@@ -103,6 +103,7 @@ class QueueState:
     ever_connected: bool = False
     clock_offset: float = 0.0  # server time minus local time, seconds
     version: int = 0  # bumped on every structural change (menu rebuilds key on it)
+    problem: str = ""  # why the tray cannot connect, in words (the server refused the token); "" when none
 
     def set_connected(self, connected: bool) -> None:
         if connected != self.connected:
@@ -110,6 +111,13 @@ class QueueState:
             self.version += 1
         if connected:
             self.ever_connected = True
+            self.set_problem("")
+
+    def set_problem(self, problem: str) -> None:
+        """What the tooltip and the menu say instead of "reconnecting" (a refused token will not fix itself)."""
+        if problem != self.problem:
+            self.problem = problem
+            self.version += 1
 
     def apply(self, event: dict[str, Any], now: float) -> list[Crossing]:
         """Fold one /ws event into the state; return the crossings it reports (for the notification policy).
@@ -187,6 +195,16 @@ class QueueState:
             return ""
         return f"{item.claimed_by} is replying"
 
+    def claim_lapses(self) -> list[float]:
+        """Local times at which the tracked posts' claims lapse. The server sends no event when a claim lapses
+        (it lapses by the holder's silence), so the tray must redraw at those times by itself."""
+        return [i.claim_expires - self.clock_offset for i in self.items.values()
+                if i.claimed_by and i.claim_expires is not None]
+
+    def claims_lapsed(self, since: float, now: float) -> bool:
+        """Whether a claim lapsed in (since, now]: what the menu last showed as "Dana is replying" is stale."""
+        return any(since < t <= now for t in self.claim_lapses())
+
 
 def priority_key(item: Item) -> tuple[int, float, str]:
     """The queue's order: severity and urgency first, then time left (the deadline), then id."""
@@ -246,7 +264,7 @@ def icon_state(state: QueueState, now: float) -> IconState:
     count = sum(1 for i in state.items.values() if i.state in URGENT_STATES)
     snoozed = len(state.items) - count
     if not state.connected:
-        why = "disconnected, reconnecting" if state.ever_connected else "connecting to the server"
+        why = state.problem or ("disconnected, reconnecting" if state.ever_connected else "connecting to the server")
         known = f"; last known: {count} waiting" if state.ever_connected and count else ""
         return IconState("offline", None, count, f"Reply Desk: {why}{known}")
     top = most_urgent(state)
@@ -268,10 +286,14 @@ def icon_state(state: QueueState, now: float) -> IconState:
 
 
 def next_change_in(state: QueueState, now: float, cap: float = 60.0) -> float:
-    """Seconds until the icon's minute changes, so the tray sleeps until then (menu lines refresh on `cap`)."""
-    top = most_urgent(state) if state.connected else None
-    if top is None:
+    """Seconds until the icon's minute changes or a claim lapses ("Dana is replying" goes away), so the tray
+    sleeps until then (menu lines refresh on `cap`)."""
+    if not state.connected:
         return cap
-    rem = (state.seconds_left(top, now) - 0.5) % 60.0  # the shown minute changes when this crosses 0
-    wait = rem if rem > 1e-3 else 60.0
+    lapses = [t - now for t in state.claim_lapses() if t > now]
+    wait = min(lapses) if lapses else cap
+    top = most_urgent(state)
+    if top is not None:
+        rem = (state.seconds_left(top, now) - 0.5) % 60.0  # the shown minute changes when this crosses 0
+        wait = min(wait, rem if rem > 1e-3 else 60.0)
     return max(0.05, min(cap, wait + 0.01))

@@ -272,6 +272,7 @@ class EventStream(threading.Thread):
                 if kind == "hello":
                     greeted = True
                     self.connects += 1
+                    self.on_event(event)  # who the tray signed in as
                     self.on_status(True)
                 elif kind == "error" and event.get("error") == "unauthorized":
                     self._token_stale = True  # read it again before the next try

@@ -104,6 +104,7 @@ class QueueState:
     clock_offset: float = 0.0  # server time minus local time, seconds
     version: int = 0  # bumped on every structural change (menu rebuilds key on it)
     problem: str = ""  # why the tray cannot connect, in words (the server refused the token); "" when none
+    me: str = ""  # the agent the tray signed in as (the server's hello): its own claims are not "someone else's"
 
     def set_connected(self, connected: bool) -> None:
         if connected != self.connected:
@@ -125,6 +126,13 @@ class QueueState:
         Unknown or malformed events are ignored: a newer server must not crash an older tray.
         """
         kind = event.get("type")
+        if kind == "hello":
+            agent = event.get("agent")
+            name = agent.get("name") if isinstance(agent, dict) else None
+            if isinstance(name, str) and name.strip() != self.me:
+                self.me = name.strip()
+                self.version += 1
+            return []
         if kind == "queue":
             change = event.get("change")
             if change is None and isinstance(event.get("items"), list):
@@ -190,8 +198,10 @@ class QueueState:
         return item.deadline - (now + self.clock_offset)
 
     def replying(self, item: Item, now: float) -> str:
-        """'Dana is replying' while another agent holds the post (a claim that has not lapsed), else ''."""
-        if not item.claimed_by or (item.claim_expires is not None and item.claim_expires <= now + self.clock_offset):
+        """'Dana is replying' while another agent holds the post (a claim that has not lapsed), else '' (also for
+        the tray's own agent's claim: that post is being answered by the person looking at the tray)."""
+        lapsed = item.claim_expires is not None and item.claim_expires <= now + self.clock_offset
+        if not item.claimed_by or (self.me and item.claimed_by == self.me) or lapsed:
             return ""
         return f"{item.claimed_by} is replying"
 

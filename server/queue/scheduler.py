@@ -10,9 +10,11 @@ import weakref
 
 from server.queue.service import QueueService
 from server.queue.store import Row
+from server.store.database import StoreUnavailable
 
 log = logging.getLogger(__name__)
 RESCAN_SECONDS = 5.0
+RETRY_SECONDS = 2.0  # while the database is down, an owed check is tried again this often
 
 
 class Scheduler:
@@ -49,6 +51,7 @@ class Scheduler:
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._stopped = False
+        self._down = False  # the database was unreachable at the last check (logged once per outage)
         self.thread: threading.Thread | None = None
 
     def load(self) -> None:
@@ -134,12 +137,26 @@ class Scheduler:
                 at, _seq, item_id = heapq.heappop(self._heap)
                 self._pending.discard((at, item_id))
                 due.append(item_id)
+        unreachable = False
         for item_id in dict.fromkeys(due):
             try:
                 self._check(item_id, now)
+            except StoreUnavailable:  # the database is down: look again soon, the crossing is still owed
+                unreachable = True
+                self.push(now + RETRY_SECONDS, item_id, notify=False)
             except Exception:  # one bad row must not stop the clock for the others
                 log.exception("scheduler: item %s", item_id)
+        self.outage(unreachable) if due else None
         return len(due)
+
+    def outage(self, unreachable: bool) -> None:
+        """Say once that the database went away and once that it is back, not a traceback every second."""
+        if unreachable and not self._down:
+            log.warning("queue scheduler: the database cannot be reached; due-soon and overdue checks are retried "
+                        "every %.0f s until it is back", RETRY_SECONDS)
+        elif not unreachable and self._down:
+            log.warning("queue scheduler: the database is reachable again")
+        self._down = unreachable
 
     def _check(self, item_id: int, now: float) -> None:
         svc = self.service
@@ -190,6 +207,9 @@ def _scheduler_loop(ref: weakref.ReferenceType[Scheduler]) -> None:
                 if sched.scan_due():
                     sched.scan()
                 sched.tick()
+        except StoreUnavailable:  # a re-scan while the database is down: the next one catches up
+            sched.outage(True)
+            time.sleep(sched.interval)
         except Exception:
             log.exception("queue scheduler tick failed")
             time.sleep(sched.interval)

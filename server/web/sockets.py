@@ -103,7 +103,11 @@ def register(app: Flask, svc: Services) -> None:
             return
         if not _sign_in(session, svc, _parse(first), request.remote_addr):
             return
-        session.send({"type": "hello", "version": app_obj.config["REPLYDESK_VERSION"]})
+        hello: dict[str, Any] = {"type": "hello", "version": app_obj.config["REPLYDESK_VERSION"]}
+        if session.agent is not None:  # who this socket acts as: clients leave their own claims unmarked
+            hello["agent"] = {"name": session.agent.name, "initials": session.agent.initials,
+                              "supervisor": session.agent.supervisor}
+        session.send(hello)
         hub = svc.hub
         sub = hub.subscribe()
         pump = threading.Thread(target=_pump, args=(session, sub), daemon=True, name="ws-pump")

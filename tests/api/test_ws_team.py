@@ -119,6 +119,14 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
     d.close()
 
 
+
+def test_the_hello_names_the_agent_the_token_signs_in_as(desk: Desk):
+    """Clients (the tray, the extension) tell their own claims from a teammate's by this name."""
+    hellos = {who: desk.ws(who).next(lambda e: e["type"] == "hello") for who in ("Dana", "Lee", "desk")}
+    assert hellos["Dana"]["agent"] == {"name": "Dana", "initials": "DK", "supervisor": False}
+    assert hellos["Lee"]["agent"]["supervisor"] is True
+    assert hellos["desk"]["agent"]["name"] == desk.svc.config.agent_name
+
 def test_ws_writes_record_the_agent_who_signed_in(desk: Desk):
     first, second = desk.track(1), desk.track(2)
     dana, sam, lee, own = (desk.signed_in(who) for who in ("Dana", "Sam", "Lee", "desk"))

@@ -313,11 +313,11 @@ def test_workers_starting_together_finish_one_save_without_tripping_on_each_othe
         errors: list[BaseException] = []
         start = threading.Barrier(5)
 
-        def worker(n: int) -> None:
+        def worker(n: int, start: threading.Barrier = start, errors: list[BaseException] = errors) -> None:
             start.wait()
             try:
                 write_set(folder, new) if n == 0 else recover(folder)
-            except BaseException as exc:  # noqa: BLE001 - the test reports whatever a worker raised
+            except BaseException as exc:  # the test reports whatever a worker raised
                 errors.append(exc)
 
         threads = [threading.Thread(target=worker, args=(n,)) for n in range(5)]

@@ -122,3 +122,40 @@ def test_run_refuses_several_workers_on_the_embedded_sqlite_file(tmp_path: Path,
     assert main(["run", "--data-dir", str(tmp_path), "--workers", "2"]) == 2
     assert "team database" in capsys.readouterr().err
     assert main(["run", "--data-dir", str(tmp_path), "--workers", "-1"]) == 2
+
+
+class DownStore(FakeStore):
+    """A team database that is down until `up` is set: every read raises what the real store raises."""
+
+    def __init__(self) -> None:
+        self.up = False
+        self.reads = 0
+
+    def get(self, item_id: int) -> dict[str, Any] | None:
+        from server.store.database import StoreUnavailable
+
+        self.reads += 1
+        if not self.up:
+            raise StoreUnavailable()
+        return None  # gone meanwhile: nothing to announce
+
+
+def test_a_database_outage_keeps_the_owed_checks_and_is_logged_once_each_way(caplog):
+    from server.queue.scheduler import RETRY_SECONDS
+
+    svc = FakeService()
+    svc.store = DownStore()  # type: ignore[assignment]
+    sched = Scheduler(svc)  # type: ignore[arg-type]
+    sched.push(50.0, 7)
+    with caplog.at_level("WARNING", logger="server.queue.scheduler"):
+        t = 100.0
+        for _ in range(3):  # an outage: the check stays owed and is retried later; one line is said
+            assert sched.tick(now=t) == 1 and sched.next_due() == t + RETRY_SECONDS
+            t += RETRY_SECONDS
+        assert svc.store.reads == 3
+        assert [r.message for r in caplog.records].count(
+            next(r.message for r in caplog.records if "cannot be reached" in r.message)) == 1
+        assert not [r for r in caplog.records if r.exc_info]  # no traceback per tick
+        svc.store.up = True
+        assert sched.tick(now=t) == 1 and sched.next_due() is None
+    assert any("reachable again" in r.message for r in caplog.records)

@@ -64,6 +64,18 @@ def test_a_live_claim_names_its_holder_everywhere_and_only_for_its_post():
                                                      "replying")]
 
 
+
+def test_the_trays_own_agents_claim_is_not_shown_as_someone_else_replying():
+    st = connected(qitem(1, "Kate Mink", 300, "due_soon", by="Alex", expires=T0 + 90),
+                   qitem(2, "Bob Stone", 900, by="Dana", expires=T0 + 90))
+    assert st.replying(st.items["1"], T0) == "Alex is replying"  # not yet told who it is
+    st.apply({"type": "hello", "version": "x", "agent": {"name": "Alex", "initials": "AL", "supervisor": False}}, T0)
+    assert st.me == "Alex" and st.replying(st.items["1"], T0) == ""
+    assert st.replying(st.items["2"], T0) == "Dana is replying"
+    assert "replying" not in icon_state(st, T0).tooltip
+    for junk in ({"type": "hello"}, {"type": "hello", "agent": "Alex"}, {"type": "hello", "agent": {"name": 3}}):
+        assert st.apply(junk, T0) == [] and st.me == "Alex"  # an older server's hello changes nothing
+
 def test_a_claim_on_a_post_that_is_not_the_most_urgent_stays_out_of_the_tooltip():
     st = connected(qitem(1, "Kate Mink", 300), qitem(2, "Bob Stone", 900, by="Dana", expires=T0 + 90))
     assert "replying" not in icon_state(st, T0).tooltip

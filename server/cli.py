@@ -86,7 +86,7 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
                         help="worker processes (gunicorn; env REPLYDESK_WORKERS); default 0: one Werkzeug process")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads per worker process, each serves one request or /ws connection "
-                             "(env REPLYDESK_THREADS; default 16)")
+                             "(env REPLYDESK_THREADS; default 128: every open /ws holds one)")
 
 
 cmd_run.configure = _configure_run  # type: ignore[attr-defined]

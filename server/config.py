@@ -43,7 +43,9 @@ class Config:
     database_url: str | None = None
     # Worker processes of the team server (gunicorn, threaded workers); 0 serves with Werkzeug in-process.
     workers: int = 0
-    threads: int = 16
+    # Each open /ws holds a thread for as long as it is open (an agent's extension and tray: two), so a worker
+    # needs its WebSockets plus room for calls; gunicorn starts threads only as connections need them.
+    threads: int = 128
     # Off loopback the server wants TLS in front of it (X-Forwarded-Proto: https from a reverse proxy);
     # plain HTTP there is refused unless this is set on purpose.
     insecure_http: bool = False

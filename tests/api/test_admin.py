@@ -394,9 +394,9 @@ def test_dashboard_charts_and_overdue_list(admin_app) -> None:
 
     api = admin_app.test_client()
     api.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {admin_app.config['REPLYDESK_TOKEN']}"
-    now = datetime.now(UTC)
+    now = datetime.now(UTC)  # the open post is 30 h old: overdue at any hour despite the pack's business hours
     for i, (platform, minutes_ago, reply) in enumerate([("x", 20, True), ("x", 60 * 26, True),
-                                                        ("facebook", 60 * 50, True), ("x", 300, False)]):
+                                                        ("facebook", 60 * 50, True), ("x", 60 * 30, False)]):
         post = {"platform": platform, "post_id": f"p{i}", "text": f"where is my order {i}?",
                 "url": f"https://x.com/u/status/{i}", "author": {"handle": f"user{i}", "name": f"User {i}"},
                 "created_at": (now - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")}

@@ -32,7 +32,9 @@ def firefox_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
     out.pop("minimum_chrome_version", None)
     out["browser_specific_settings"] = {"gecko": {
         "id": GECKO_ID,
-        "strict_min_version": "121.0",
+        # 128: the first Firefox that reads optional_host_permissions (a team server's address is asked for at
+        # run time); before it the add-on could never reach a server other than this machine's.
+        "strict_min_version": "128.0",
         # Reply Desk sends posts only to the agent's own local server: nothing is collected by the add-on's author.
         "data_collection_permissions": {"required": ["none"]},
     }}

@@ -4,14 +4,12 @@
 // reply box. Every listener the panel adds is tied to its AbortController: closing the panel removes them all.
 import { codePointToUtf16, countFor } from "../lib/count.js";
 import { call, onBroadcast, stream } from "./bridge.js";
+import { PanelClaim } from "./claim.js";
 import { setControlState } from "./state.js";
 import { insertReply, watchSend } from "./insert.js";
 import { applyStyles, PANEL_CSS } from "./styles.js";
 
 const TONE_DEBOUNCE_MS = 250;
-// A claim lapses on the server after claim_idle_seconds (120 by default) without its holder's activity: renew well
-// inside that while the panel stays open.
-const CLAIM_RENEW_MS = 45000;
 const ACTIVE = new Set(["waiting", "due_soon", "overdue", "snoozed"]);
 
 export const ICONS = {
@@ -141,14 +139,16 @@ class Panel {
     this.replied = false;
     this.toneSeq = 0;
     this.findings = [];
-    this.itemId = null; // the post's queue item, once tracked: what the panel claims
-    this.claimHeld = false;
     this.claimedBy = null; // another agent holding the post (the server's 409), shown as "Dana is replying"
     this.claimWarned = false;
-    this.myName = null;
+    this.closedBy = null; // another agent answered the post meanwhile: "Dana replied to this post"
+    this.href = location.href; // the page the post is on: a site that navigates in place leaves it
     // One controller for every listener this panel adds: close() aborts it, so none outlives the panel.
     this.listeners = new AbortController();
     this.signal = this.listeners.signal;
+    // The post's claim (team servers): taken when the server has tracked the post, renewed while the agent is active.
+    this.claim = new PanelClaim({ show: (by, message) => this.showClaim(by, message), skewMs: () => this.skewMs || 0,
+      signal: this.signal });
     this.host = document.createElement("replydesk-panel");
     this.host.setAttribute("data-replydesk-panel", "");
     this.root = this.host.attachShadow({ mode: "open" });
@@ -165,8 +165,13 @@ class Panel {
     this.bind();
     this.place();
     this.tick = setInterval(() => {
-      if (!this.host.isConnected) this.close(); // the site removed the panel: let go of everything it holds
-      else this.renderClock();
+      // The site removed the panel, or navigated in place (X is a single-page app) and the post went with the old
+      // page: close, letting go of everything the panel holds (its claim too).
+      if (!this.host.isConnected || (!this.el.isConnected && location.href !== this.href)) this.close();
+      else {
+        this.renderClock();
+        this.claim.tick();
+      }
     }, 1000);
     this.offQueue = onBroadcast((msg) => this.onBroadcast(msg), { signal: this.signal });
     this.track();
@@ -560,7 +565,8 @@ class Panel {
       const res = await call("track", { post: this.post });
       this.skewMs = res.skewMs || 0;
       if (res.item) this.setDeadlineFromItem(res.item);
-      this.startClaim(res.item);
+      if (res.me) this.claim.myName = res.me; // who we are: a claim of ours is not "someone else's"
+      if (res.item && !this.replied) this.claim.start(res.item);
     } catch (err) {
       if (err.code === "server_down" || err.code === "not_paired") this.showError(err);
     }
@@ -608,7 +614,7 @@ class Panel {
     // The server's clock for this post: its queue item when tracked, else the answer's deadline and target.
     if (answer.queue_item) {
       this.setDeadlineFromItem(answer.queue_item);
-      this.startClaim(answer.queue_item);
+      if (!this.replied) this.claim.start(answer.queue_item);
     } else if (!this.item) this.deadline = serverDeadline(answer, this.post) || this.deadline;
     this.renderClock();
     this.place();
@@ -637,37 +643,9 @@ class Panel {
 
   // ---------------------------------------------------------------- claims (team servers)
 
-  /** Claim the post's queue item once it is known, and keep renewing the claim while the panel is open. */
-  startClaim(item) {
-    if (!item || item.id === undefined || this.itemId !== null || this.closed || this.replied) return;
-    this.itemId = item.id;
-    this.claimNow();
-    this.renewTimer = setInterval(() => this.claimNow(), CLAIM_RENEW_MS);
-  }
-
-  async claimNow() {
-    if (this.closed || this.replied || this.itemId === null) return;
-    let res;
-    try {
-      res = await call("claim", { id: this.itemId });
-    } catch {
-      return; // the server is away: the next renewal tries again
-    }
-    if (res.unavailable) {
-      clearInterval(this.renewTimer); // a server without claims (a single agent's desk)
-      return;
-    }
-    if (this.closed) {
-      if (res.held) call("release", { id: this.itemId }).catch(() => {});
-      return;
-    }
-    this.claimHeld = Boolean(res.held);
-    if (res.held && res.item) this.myName = res.item.claimed_by || this.myName;
-    this.showClaim(res.held ? null : res.claimedBy, res.message);
-  }
-
-  /** "Dana is replying", prominently above the reply; null hides it. */
+  /** "Dana is replying", prominently above the reply; null hides it (content/claim.js decides). */
   showClaim(by, message) {
+    if (this.closedBy) return; // "Dana replied" stays
     const box = this.$(".claim");
     if (by !== this.claimedBy) this.claimWarned = false;
     this.claimedBy = by || null;
@@ -676,30 +654,40 @@ class Panel {
     this.root.querySelector(".panel").dataset.claimedBy = by || "";
   }
 
-  /** The queue's word on our post's claim: someone else took it, or let it go (then we claim it again). */
-  onClaimChange(item, me) {
-    if (this.itemId === null || String(item.id) !== String(this.itemId)) return;
-    const expires = Date.parse(item.claim_expires_at || "");
-    const live = item.claimed_by && !(expires < Date.now() + (this.skewMs || 0));
-    const mine = me || this.myName;
-    if (live && item.claimed_by !== mine) {
-      this.claimHeld = false;
-      this.showClaim(item.claimed_by);
-    } else if (!live && (this.claimedBy || this.claimHeld)) {
-      this.claimHeld = false;
-      this.showClaim(null);
-      this.claimNow();
-    }
+  /** Another agent replied to (or dismissed) our post meanwhile: the clock stops, the panel says who, and
+   * Insert warns before a second answer goes to the same customer. */
+  closedElsewhere(item) {
+    if (this.replied || this.closedBy) return;
+    this.claim.stop();
+    this.item = item;
+    this.replied = item.state === "replied";
+    if (!this.replied) this.deadline = null; // dismissed: no clock runs for it any more
+    const by = item.replied_by || this.claimedBy || "Another agent";
+    this.showClaim(null);
+    this.closedBy = by;
+    this.claimWarned = false;
+    const box = this.$(".claim");
+    box.hidden = false;
+    box.textContent = item.state === "replied" ? `${by} replied to this post` : "This post was dismissed";
+    this.root.querySelector(".panel").dataset.closedBy = by;
+    const button = this.$(".replied");
+    button.disabled = true;
+    button.textContent = item.state === "replied" ? `Replied by ${by}` : "Dismissed";
+    this.renderClock();
+    markControl(this.el, "replied");
   }
 
   async insert() {
     const text = this.textarea.value.trim();
     if (!text) return;
     this.showError(null);
-    if (this.claimedBy && !this.claimWarned) {
-      // Someone else is replying: the first click says so; the second inserts all the same.
+    const other = this.closedBy || this.claimedBy;
+    if (other && !this.claimWarned) {
+      // Someone else is replying, or has replied: the first click says so; the second inserts all the same.
       this.claimWarned = true;
-      this.$(".claim").textContent = `${this.claimedBy} is replying to this post. Press Insert again to insert yours anyway.`;
+      this.$(".claim").textContent = this.closedBy
+        ? `${other} already replied to this post. Press Insert again to insert yours anyway.`
+        : `${other} is replying to this post. Press Insert again to insert yours anyway.`;
       return;
     }
     if (this.toneStale) {
@@ -752,7 +740,7 @@ class Panel {
     const button = this.$(".replied");
     button.disabled = true;
     button.textContent = how === "site" ? "Reply sent" : "Marked replied";
-    clearInterval(this.renewTimer); // replied releases the claim on the server
+    this.claim.stop(); // replied releases the claim on the server
     try {
       const res = await call("replied", { post: this.post, id: this.item && this.item.id });
       if (res && res.item) this.item = res.item;
@@ -764,12 +752,18 @@ class Panel {
   }
 
   onBroadcast(msg) {
-    if (msg.event !== "queue" || this.replied) return;
+    if (msg.event !== "queue" || this.replied || this.closedBy) return;
     this.skewMs = msg.skewMs || this.skewMs;
-    const mine = (msg.items || []).find((it) => it.platform === this.post.platform && String(it.post_id) === String(this.post.post_id));
+    const ours = (it) => it && it.platform === this.post.platform && String(it.post_id) === String(this.post.post_id);
+    // The list holds open posts only: a post answered elsewhere arrives as the change itself.
+    if (ours(msg.changed) && (msg.changed.state === "replied" || msg.changed.state === "dismissed")) {
+      this.closedElsewhere(msg.changed);
+      return;
+    }
+    const mine = (msg.items || []).find(ours);
     if (mine) {
       this.setDeadlineFromItem(mine);
-      this.onClaimChange(mine, msg.me);
+      this.claim.noteItem(mine, msg.me);
     }
   }
 
@@ -779,9 +773,7 @@ class Panel {
     this.listeners.abort();
     if (this.cancel) this.cancel();
     clearInterval(this.tick);
-    clearInterval(this.renewTimer);
-    if (this.claimHeld && !this.replied && this.itemId !== null) call("release", { id: this.itemId }).catch(() => {});
-    this.claimHeld = false;
+    this.claim.release();
     clearTimeout(this.toneTimer);
     clearTimeout(this.toastTimer);
     if (this.offQueue) this.offQueue();

@@ -1,7 +1,7 @@
 // Options: server address, pairing token, agent signature, pack, monitoring. Saved to storage.local (docs/DESIGN.md).
 import { call, onBroadcast } from "../content/bridge.js";
 import { ext } from "../lib/ext.js";
-import { addressProblem, DEFAULTS, isLoopback, loadSettings, normaliseServerUrl, saveSettings } from "../lib/settings.js";
+import { addressProblem, DEFAULTS, loadSettings, normaliseServerUrl, saveSettings } from "../lib/settings.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -33,12 +33,24 @@ function fillPacks(packs, def) {
   select.value = chosen;
 }
 
-/** The host permission for the server ("http://127.0.0.1/*", "https://desk.example.com/*"): Chromium grants this
- * machine's at install, Firefox's MV3 asks; another machine's is an optional permission asked for at save. */
-function serverOrigin() {
-  const url = normaliseServerUrl($("serverUrl").value) || DEFAULTS.serverUrl;
+/** The host permission a server address needs ("http://127.0.0.1/*", "https://desk.example.com/*"). */
+export function originPattern(url) {
   const u = new URL(url);
   return `${u.protocol}//${u.hostname}/*`;
+}
+
+/** Is this address one of the manifest's fixed hosts (127.0.0.1 and localhost over http)? Chromium grants those at
+ * install; any other (a team server, and another loopback address such as 127.0.0.2 or [::1] too) is an optional
+ * permission asked for at save. Decided without awaiting anything, so the ask stays inside the click's gesture. */
+export function fixedHost(url) {
+  const fixed = (ext.runtime.getManifest && ext.runtime.getManifest().host_permissions) || [];
+  return fixed.includes(originPattern(url));
+}
+
+/** The host permission for the server in the form: Chromium grants the fixed hosts' at install, Firefox's MV3
+ * asks; another host's is asked for at save. */
+function serverOrigin() {
+  return originPattern(normaliseServerUrl($("serverUrl").value) || DEFAULTS.serverUrl);
 }
 
 async function checkAccess() {
@@ -100,10 +112,9 @@ async function save() {
     return false;
   }
   let asked = null;
-  if (!isLoopback(url) && ext.permissions && ext.permissions.request) {
-    const u = new URL(url);
+  if (!fixedHost(url) && ext.permissions && ext.permissions.request) {
     try {
-      asked = ext.permissions.request({ origins: [`${u.protocol}//${u.hostname}/*`] });
+      asked = ext.permissions.request({ origins: [originPattern(url)] });
     } catch {
       asked = null; // this browser cannot ask: the grant box below says so
     }

@@ -9,8 +9,9 @@ const held = new Map(); // port -> Set of item ids it holds
 
 const path = (id) => `/api/queue/${encodeURIComponent(id)}/claim`;
 
-/** Claim (or renew) item `id` for `port`: {held: true, item} | {held: false, claimedBy, message, item?} |
- * {unavailable: true} on a server without claims (a single agent's desk from before team mode). */
+/** Claim (or renew) item `id` for `port`: {held: true, item} | {held: false, claimedBy, message} |
+ * {held: false, closed: true, message} for a post already replied or dismissed | {unavailable: true} on a server
+ * without claims (a single agent's desk from before team mode). */
 export async function claim(port, id, takeover = false) {
   try {
     const item = await api(path(id), { method: "POST", body: takeover ? { takeover: true } : {} });
@@ -23,6 +24,8 @@ export async function claim(port, id, takeover = false) {
     if (err.status === 409) {
       forget(port, id);
       const data = err.data || {};
+      // Replied or dismissed already: nobody holds it and there is nothing left to claim.
+      if (data.error === "closed") return { held: false, closed: true, message: data.message || err.message };
       const claimedBy = data.claimed_by || "Another agent";
       return { held: false, claimedBy, message: data.message || `${claimedBy} is replying` };
     }

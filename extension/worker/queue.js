@@ -46,32 +46,42 @@ export function queueItems() {
     .sort((a, b) => rank(b) - rank(a) || due(a) - due(b) || String(a.id).localeCompare(String(b.id)));
 }
 
-function publish() {
-  broadcast({ event: "queue", items: queueItems(), skewMs, me });
+/** Tell every port the queue as it is now; `changed` is the item that just changed, closed ones included (the
+ * list holds open items only, and a reply panel must hear that another agent replied to its post). */
+function publish(changed = null) {
+  broadcast({ event: "queue", items: queueItems(), skewMs, me, changed });
   updateBadge();
 }
 
 /** A queue event from /ws: a snapshot, one upsert or removal, or a due_soon / overdue notice. */
 export function applyQueueEvent(msg) {
+  if (msg.type === "hello" && msg.agent && msg.agent.name) {
+    // The server names the agent this token signs in as: our own claims are then never "someone else's".
+    setMe(msg.agent.name);
+    return true;
+  }
   if (msg.type === "queue") {
     known = true;
     if (msg.server_time) skewMs = Date.parse(msg.server_time) - Date.now();
+    let changed = null;
     if (Array.isArray(msg.items)) {
       items = new Map(msg.items.map((it) => [String(it.id), it]));
     } else if (msg.change === "upsert" && msg.item) {
       items.set(String(msg.item.id), msg.item);
+      changed = msg.item;
     } else if (msg.change === "remove") {
       items.delete(String(msg.id));
     } else if (msg.item && msg.item.id !== undefined) {
       // Any other change that carries the item (claimed, released, escalated): the item as it is now.
       items.set(String(msg.item.id), msg.item);
+      changed = msg.item;
     }
-    publish();
+    publish(changed);
     return true;
   }
   if ((msg.type === "due_soon" || msg.type === "overdue") && msg.item) {
     items.set(String(msg.item.id), msg.item);
-    publish();
+    publish(msg.item);
     return true;
   }
   return false;
@@ -100,7 +110,7 @@ function findItem(post) {
 export function noteItem(item) {
   if (item && item.id !== undefined) {
     items.set(String(item.id), item);
-    publish();
+    publish(item);
   }
 }
 
@@ -108,7 +118,7 @@ export async function track(post) {
   try {
     const item = await api("/api/queue", { method: "POST", body: { post } });
     noteItem(item);
-    return { item, skewMs };
+    return { item, skewMs, me };
   } catch (err) {
     if (unavailable(err)) return { item: null, unavailable: true };
     throw err;

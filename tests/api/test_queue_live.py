@@ -4,19 +4,20 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from simple_websocket import Client, ConnectionClosed
+from simple_websocket import ConnectionClosed
 
 from server.app import create_app
 from server.config import REPO_ROOT
 from tests.support.live import LiveServer, make_config
 from tests.support.packs import FLAT_SLA, write_pack
+from tests.support.ws import Ws
 
 FAST_SLA = """
 [sla]
@@ -44,34 +45,6 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
     srv.stop()
 
 
-class Ws:
-    """A real WebSocket client that keeps every event it has read."""
-
-    def __init__(self, srv: LiveServer, token: str | None = None) -> None:
-        self.ws = Client.connect(srv.ws_url)
-        self.ws.send(json.dumps({"type": "auth", "token": token or srv.token}))
-        self.seen: list[dict[str, Any]] = []
-
-    def next(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 20.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            raw = self.ws.receive(timeout=max(0.05, deadline - time.monotonic()))
-            if raw is None:
-                continue
-            event = json.loads(raw)
-            self.seen.append(event)
-            if pred(event):
-                return event
-        raise AssertionError(f"no matching event within {timeout} s; saw {[e.get('type') for e in self.seen]}")
-
-    def send(self, msg: dict[str, Any]) -> None:
-        self.ws.send(json.dumps(msg))
-
-    def close(self) -> None:
-        try:
-            self.ws.close()
-        except ConnectionClosed:
-            pass
 
 
 def is_queue(change: str | None = None, item_id: int | None = None, state: str | None = None):

@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from simple_websocket import Client, ConnectionClosed
+from simple_websocket import Client
 
 from server.app import create_app
 from server.team.agents import Agents
 from tests.support.admin import PASSWORD, make_admin_app
 from tests.support.live import LiveServer, make_config
+from tests.support.ws import Ws
 
 IDLE = 60.0  # claim_idle_seconds
 POLICY_VIOLATION = 1008
@@ -27,51 +28,6 @@ VIA_PROXY = {"X-Forwarded-For": "10.0.0.5", "X-Forwarded-Proto": "https", "X-For
 Event = dict[str, Any]
 
 
-class Ws:
-    """A real WebSocket client that signs in with `token` and keeps every event it reads."""
-
-    def __init__(self, srv: LiveServer, token: str, headers: dict[str, str] | None = None) -> None:
-        self.ws = Client.connect(srv.ws_url, headers=headers)
-        self.ws.send(json.dumps({"type": "auth", "token": token}))
-        self.seen: list[Event] = []
-
-    def next(self, pred: Callable[[Event], bool], timeout: float = 10.0) -> Event:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            raw = self.ws.receive(timeout=max(0.05, deadline - time.monotonic()))
-            if raw is None:
-                continue
-            event = json.loads(raw)
-            self.seen.append(event)
-            if pred(event):
-                return event
-        raise AssertionError(f"no matching event within {timeout} s; saw {[e.get('type') for e in self.seen]}")
-
-    def closed(self, timeout: float = 10.0) -> ConnectionClosed:
-        """Read until the server closes the socket; the close (code in .reason) is returned."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                raw = self.ws.receive(timeout=0.2)
-            except ConnectionClosed as closed:
-                return closed
-            if raw is not None:
-                self.seen.append(json.loads(raw))
-        raise AssertionError(f"the socket is still open after {timeout} s")
-
-    def errors(self) -> list[str]:
-        return [e["error"] for e in self.seen if e.get("type") == "error"]
-
-    def act(self, item: int, action: str, **body: Any) -> Event:
-        """A queue_action: its queue_action_done, or the error event about it."""
-        self.ws.send(json.dumps({"type": "queue_action", "id": item, "action": action, **body}))
-        return self.next(lambda e: e.get("id") == item and e["type"] in ("queue_action_done", "error"))
-
-    def close(self) -> None:
-        try:
-            self.ws.close()
-        except ConnectionClosed:
-            pass
 
 
 class Desk:

@@ -118,6 +118,9 @@ class QueueService(QueueMemory):
         self.scheduler: Scheduler | None = None
         self._static_cache: dict[tuple, tuple[dict[str, Any], tuple[Any, datetime, datetime, datetime | None]]] = {}
         self._static_lock = threading.Lock()
+        # Bumped when this process keeps a sent reply's text: the reply memory's reader re-reads at once then (a
+        # desk always draws on what it just sent); replies kept by other processes join within its refresh time.
+        self.sent_version = 0
 
     # -- the QueueItem shape -----------------------------------------------------------------------------------
     claim_idle_seconds: float = 120.0  # set from the config by the wiring
@@ -392,6 +395,8 @@ class QueueService(QueueMemory):
         row, changed = result
         if not changed:
             return self.item_json(row)
+        if action == "replied" and row.get("reply"):
+            self.sent_version += 1
         if self.scheduler and action == "snooze":
             self.scheduler.schedule_row(row)
         return self.publish_upsert(row)

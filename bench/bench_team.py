@@ -24,12 +24,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+from server.config import Config  # noqa: E402 - after the path and the environment
+
 SECONDS = float(os.environ.get("REPLYDESK_TEAM_BENCH_SECONDS", "20"))
 INFO_SECONDS = max(3.0, SECONDS / 2)  # the informational runs: half as long
 SEED_REPLIES = 1000  # sent replies on the desk before a run: the reply memory's steady state (see seed_sent_replies)
 P99_TARGET_MS = 200.0
 RATIO_TARGET = 1.8
-THREADS = 16  # gunicorn threads per worker: the server's default (--threads, server/config.py)
+THREADS = Config.threads  # gunicorn threads per worker: the server's default (--threads, server/config.py)
 
 SQLITE_ONE = "SQLite, one process (Werkzeug)"
 PG_TWO = "PostgreSQL, 2 gunicorn workers"

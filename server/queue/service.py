@@ -44,6 +44,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -118,9 +119,8 @@ class QueueService(QueueMemory):
         self.scheduler: Scheduler | None = None
         self._static_cache: dict[tuple, tuple[dict[str, Any], tuple[Any, datetime, datetime, datetime | None]]] = {}
         self._static_lock = threading.Lock()
-        # Bumped when this process keeps a sent reply's text: the reply memory's reader re-reads at once then (a
-        # desk always draws on what it just sent); replies kept by other processes join within its refresh time.
-        self.sent_version = 0
+        # QueueMemory.recent_sent's copies and the replies this process kept since (the newest 256)
+        self._recent, self._recent_lock, self._kept, self.sent_version = {}, threading.Lock(), deque(maxlen=256), 0
 
     # -- the QueueItem shape -----------------------------------------------------------------------------------
     claim_idle_seconds: float = 120.0  # set from the config by the wiring
@@ -396,7 +396,7 @@ class QueueService(QueueMemory):
         if not changed:
             return self.item_json(row)
         if action == "replied" and row.get("reply"):
-            self.sent_version += 1
+            self.kept_reply(row)
         if self.scheduler and action == "snooze":
             self.scheduler.schedule_row(row)
         return self.publish_upsert(row)

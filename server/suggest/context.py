@@ -6,8 +6,6 @@ and a queue problem costs the agent the extras, never the reply.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,45 +44,12 @@ def _articles(pack: Any, query: str, lang: str | None, intent: str | None) -> li
     return out
 
 
-_sent_cache: dict[str, tuple[tuple, float, list[dict[str, Any]], int]] = {}
-_sent_lock = threading.Lock()
-SENT_RECHECK_SECONDS = 10.0  # a reply text added to an older item shows within this long
-# The reply memory is rebuilt from the sent replies (~40 ms for 1,000); a team sends replies all the time, so a
-# process re-reads and rebuilds at most this often: a reply sent a moment ago joins the memory within it.
-SENT_REFRESH_SECONDS = 2.0
-
-
-def _sent(sent_replies: Any, key_name: str, local_version: int = 0) -> list[dict[str, Any]]:
-    """The pack's sent replies, read again only when a newer one exists (reading 1,000 costs ~30 ms; asking for
-    the newest ~0.1 ms) or the copy is older than SENT_RECHECK_SECONDS, and never within SENT_REFRESH_SECONDS of
-    the last read (the reply memory built from them costs ~40 ms more) unless this process kept a reply since
-    (`local_version` changed): what a desk just sent is drawn on at once."""
-    pack_name = key_name.split(":", 1)[1]
-    now = time.monotonic()
-    with _sent_lock:
-        found = _sent_cache.get(key_name)
-    if found is not None and found[3] == local_version and now - found[1] < SENT_REFRESH_SECONDS:
-        return found[2]
-    newest = sent_replies(pack=pack_name, limit=1)
-    key = tuple((r.get("id"), r.get("replied_at")) for r in newest)
-    if found is not None and found[0] == key and now - found[1] < SENT_RECHECK_SECONDS:
-        with _sent_lock:
-            _sent_cache[key_name] = (key, found[1], found[2], local_version)
-        return found[2]
-    rows = sent_replies(pack=pack_name, limit=SENT_LIMIT)
-    with _sent_lock:
-        if len(_sent_cache) > 16:
-            _sent_cache.clear()
-        _sent_cache[key_name] = (key, now, rows, local_version)
-    return rows
-
-
 def _memory(queue: Any, pack: Any, post: dict[str, Any], query: str, intent: str | None,
             exclude: Any) -> list[dict[str, Any]]:
-    sent_replies = getattr(queue, "sent_replies", None)
-    if sent_replies is None:
+    recent_sent = getattr(queue, "recent_sent", None)
+    if recent_sent is None:
         return []
-    sent = _sent(sent_replies, f"{id(queue)}:{pack.name}", getattr(queue, "sent_version", 0))
+    sent = recent_sent(pack.name, SENT_LIMIT)
     handle = ((post.get("author") or {}).get("handle") or "").lower()
     lang = post.get("lang")
     hits = memory_for(pack.name, sent).search(query, k=5, exclude=[exclude] if exclude else (), intent=intent)

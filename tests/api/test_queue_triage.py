@@ -233,6 +233,44 @@ def test_sent_replies_history_and_export(desk: Desk):
     assert r.json["count"] == 5 and exported[b["id"]]["reply"] == "Your parcel left today."
 
 
+def test_the_reply_memory_has_this_process_replies_at_once_and_others_within_its_refresh(desk: Desk, monkeypatch):
+    from collections import deque
+
+    from server.queue import memory
+
+    def reply(n: int, text: str) -> int:
+        item = desk.track(n, NORMAL, handle=f"c{n}", text=text)
+        assert desk.client.post(f"/api/queue/{item['id']}/replied", json={"reply": f"Answer {n}"}).status_code == 200
+        return item["id"]
+
+    a = reply(1, "My mixer stopped")
+    first = desk.svc.recent_sent("flat", 1000)
+    assert [r["id"] for r in first] == [a]
+    # Another process's reply: written to the database, not through this service.
+    row = desk.svc.build_row({"platform": "x", "post_id": "2", "url": "https://x.com/o/status/2",
+                              "author": {"handle": "other", "name": "Olga"}, "text": "Kettle leaks",
+                              "created_at": None}, desk.pack(), now=desk.clock.t)
+    row.update(replied_at=desk.clock.t + 1, reply="Answer from elsewhere", replied_by="Dana", updated_at=desk.clock.t)
+    desk.svc.store.insert_many([row])
+    assert desk.svc.recent_sent("flat", 1000) is first  # within the refresh time: the copy, no read
+    c = reply(3, "Toaster sparks")
+    mine = desk.svc.recent_sent("flat", 1000)
+    assert [r["id"] for r in mine] == [c, a] and mine[0]["reply"] == "Answer 3" and mine[0]["handle"] == "c3"
+    assert mine[0] == next(r for r in desk.svc.sent_replies() if r["id"] == c)  # the shape a read gives
+    monkeypatch.setattr(memory, "SENT_REFRESH_SECONDS", 0.0)
+    later = desk.svc.recent_sent("flat", 1000)
+    assert {r["id"] for r in later} == {a, c, row_id(desk, "2")}
+    # More replies kept than the service remembers between two reads: it reads them all again.
+    monkeypatch.setattr(memory, "SENT_REFRESH_SECONDS", 60.0)
+    desk.svc._kept = deque(maxlen=2)
+    ids = [reply(n, f"Fault number {n}") for n in (4, 5, 6)]
+    assert set(ids) <= {r["id"] for r in desk.svc.recent_sent("flat", 1000)}
+
+
+def row_id(desk: Desk, post_id: str) -> int:
+    return next(r["id"] for r in desk.svc.store.all_rows() if r["post_id"] == post_id)
+
+
 # -- escalation -------------------------------------------------------------------------------------------------
 def test_legal_safety_is_escalated_when_tracked_once(desk: Desk):
     desk.drain()
